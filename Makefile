@@ -53,7 +53,8 @@ FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 HELP_SRC  := $(wildcard tests/helpers/*.c)
 HELP_BIN  := $(patsubst tests/helpers/%.c,$(BUILD)/bin/%,$(HELP_SRC))
 
-.PHONY: all check unit fuzz fuzzers demo deps bench clean format
+.SECONDARY:
+.PHONY: deps-ok all check unit fuzz fuzzers demo deps bench clean format
 all: deps-ok $(BINS) $(BENCH_BIN) $(HELP_BIN)
 
 # Installs missing packages only; silent when everything is there.
