@@ -1,0 +1,421 @@
+/* The server half of the transport. See rpc.h for the contract. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rpc.h"
+#include "rpc_conn.h"
+
+struct sconn {
+	struct rpc_conn conn; /* first: rpc_conn callbacks cast back */
+	struct rpc_server *server;
+	struct rpc_call *calls; /* open calls, a doubly linked list */
+	size_t n_calls;
+	struct sconn *prev, *next;
+};
+
+struct rpc_call {
+	struct sconn *sc;
+	uint32_t id;
+	const struct rpc_method *method;
+	void (*on_close)(struct rpc_call *, void *);
+	void (*on_drain)(struct rpc_call *, void *);
+	void *close_data;
+	struct rpc_call *prev, *next;
+};
+
+struct rpc_server {
+	uv_tcp_t listener;
+	uv_loop_t *loop;
+	struct rpc_server_config cfg;
+	struct rpc_server_stats stats;
+	struct sconn *conns;
+	bool closing;
+	bool listener_closed;
+	void (*done)(void *);
+	void *done_data;
+};
+
+static void call_unlink(struct rpc_call *call)
+{
+	struct sconn *sc = call->sc;
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		sc->calls = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	sc->n_calls--;
+	free(call);
+}
+
+static struct rpc_call *call_find(struct sconn *sc, uint32_t id)
+{
+	for (struct rpc_call *c = sc->calls; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* Ends a call that its handler did not end: cancel or connection close. */
+static void call_drop(struct rpc_call *call)
+{
+	if (call->on_close)
+		call->on_close(call, call->close_data);
+	call_unlink(call);
+}
+
+static void maybe_done(struct rpc_server *s)
+{
+	if (s->closing && s->listener_closed && !s->conns) {
+		void (*done)(void *) = s->done;
+		void *data = s->done_data;
+		free(s);
+		if (done)
+			done(data);
+	}
+}
+
+static void fail_new(struct sconn *sc, uint32_t id, Rpc__Code code,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void fail_new(struct sconn *sc, uint32_t id, Rpc__Code code,
+		     const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	sc->server->stats.calls_failed++;
+	log_info("rpc: %s: call %u refused: %s", sc->conn.peer, id, text);
+	rpc_conn_send_msg(&sc->conn, id, RPC__KIND__RESPONSE, NULL, NULL, code,
+			  text);
+}
+
+static void on_request(struct sconn *sc, const Rpc__Envelope *env)
+{
+	struct rpc_server *s = sc->server;
+	const struct rpc_method *m = NULL;
+	for (size_t i = 0; i < s->cfg.n_methods; i++) {
+		if (strcmp(s->cfg.methods[i].name, env->method) == 0) {
+			m = &s->cfg.methods[i];
+			break;
+		}
+	}
+	s->stats.calls++;
+	if (!m) {
+		fail_new(sc, env->call, RPC__CODE__UNIMPLEMENTED,
+			 "unknown method '%s'", env->method);
+		return;
+	}
+	if (call_find(sc, env->call)) {
+		rpc_conn_close(&sc->conn, RPC__CODE__INVALID_ARGUMENT,
+			       "call id %u is already open", env->call);
+		return;
+	}
+	if (sc->n_calls >= s->cfg.max_calls) {
+		fail_new(sc, env->call, RPC__CODE__RESOURCE_EXHAUSTED,
+			 "too many open calls on this connection (%zu)",
+			 sc->n_calls);
+		return;
+	}
+	ProtobufCMessage *req = protobuf_c_message_unpack(
+		m->request, NULL, env->payload.len, env->payload.data);
+	if (!req) {
+		fail_new(sc, env->call, RPC__CODE__INVALID_ARGUMENT,
+			 "%s: payload is not a valid %s", m->name,
+			 m->request->name);
+		return;
+	}
+	struct rpc_call *call = calloc(1, sizeof(*call));
+	if (!call) {
+		protobuf_c_message_free_unpacked(req, NULL);
+		fail_new(sc, env->call, RPC__CODE__RESOURCE_EXHAUSTED,
+			 "out of memory");
+		return;
+	}
+	call->sc = sc;
+	call->id = env->call;
+	call->method = m;
+	call->next = sc->calls;
+	if (sc->calls)
+		sc->calls->prev = call;
+	sc->calls = call;
+	sc->n_calls++;
+	m->handler(call, req, s->cfg.data);
+	protobuf_c_message_free_unpacked(req, NULL);
+}
+
+static void on_envelope(struct rpc_conn *c, const Rpc__Envelope *env)
+{
+	struct sconn *sc = (struct sconn *)c;
+	switch (env->kind) {
+	case RPC__KIND__REQUEST:
+		on_request(sc, env);
+		break;
+	case RPC__KIND__CANCEL: {
+		struct rpc_call *call = call_find(sc, env->call);
+		if (call)
+			call_drop(call);
+		break;
+	}
+	default:
+		rpc_conn_close(c, RPC__CODE__INVALID_ARGUMENT,
+			       "a client may not send frame kind %d",
+			       (int)env->kind);
+		break;
+	}
+}
+
+static void on_closing(struct rpc_conn *c)
+{
+	struct sconn *sc = (struct sconn *)c;
+	struct rpc_server *s = sc->server;
+	if (strncmp(c->why, "bad frame", 9) == 0 ||
+	    strncmp(c->why, "call id", 7) == 0 ||
+	    strncmp(c->why, "a client may not", 16) == 0) {
+		s->stats.bad_frames++;
+		log_warn("rpc: closing %s: %s", c->peer, c->why);
+	} else if (strncmp(c->why, "dead peer", 9) == 0 ||
+		   strncmp(c->why, "stuck peer", 10) == 0) {
+		s->stats.dead_peers++;
+		log_warn("rpc: closing %s: %s", c->peer, c->why);
+	} else {
+		log_debug("rpc: %s closed: %s", c->peer, c->why);
+	}
+	while (sc->calls)
+		call_drop(sc->calls);
+}
+
+static void on_closed(struct rpc_conn *c)
+{
+	struct sconn *sc = (struct sconn *)c;
+	struct rpc_server *s = sc->server;
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		s->conns = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	s->stats.conns_open--;
+	free(sc);
+	maybe_done(s);
+}
+
+static void on_drain(struct rpc_conn *c)
+{
+	struct sconn *sc = (struct sconn *)c;
+	/* A drain callback may end its own call (and so unlink it): take the
+	 * next pointer first. */
+	struct rpc_call *next;
+	for (struct rpc_call *call = sc->calls; call; call = next) {
+		next = call->next;
+		void (*fn)(struct rpc_call *, void *) = call->on_drain;
+		if (fn) {
+			call->on_drain = NULL;
+			fn(call, call->close_data);
+		}
+	}
+}
+
+static const struct rpc_conn_ops sconn_ops = {
+	.on_envelope = on_envelope,
+	.on_closing = on_closing,
+	.on_closed = on_closed,
+	.on_drain = on_drain,
+};
+
+static void on_refused_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	struct rpc_server *s = l->data;
+	if (status < 0) {
+		log_warn("rpc: accept failed: %s", uv_strerror(status));
+		return;
+	}
+	if (s->stats.conns_open >= s->cfg.max_conns) {
+		/* Accept and close at once: leaving it in the backlog would make
+		 * the client wait for a timeout instead of seeing a close. */
+		uv_tcp_t *t = malloc(sizeof(*t));
+		if (!t)
+			return;
+		uv_tcp_init(s->loop, t);
+		if (uv_accept(l, (uv_stream_t *)t) == 0)
+			s->stats.conns_refused++;
+		uv_close((uv_handle_t *)t, on_refused_closed);
+		log_warn("rpc: refusing a connection: %zu are open (the limit)",
+			 s->cfg.max_conns);
+		return;
+	}
+	struct sconn *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return;
+	sc->server = s;
+	uv_tcp_init(s->loop, &sc->conn.tcp);
+	rpc_conn_init(&sc->conn, s->loop, &sconn_ops, s, &s->cfg.timing,
+		      s->cfg.write_high, s->cfg.stuck_ms);
+	sc->conn.bytes_in = &s->stats.bytes_in;
+	sc->conn.bytes_out = &s->stats.bytes_out;
+	sc->next = s->conns;
+	if (s->conns)
+		s->conns->prev = sc;
+	s->conns = sc;
+	s->stats.conns_open++;
+	s->stats.conns_accepted++;
+	int err = uv_accept(l, (uv_stream_t *)&sc->conn.tcp);
+	if (!err)
+		err = rpc_conn_start(&sc->conn);
+	if (err) {
+		rpc_conn_close(&sc->conn, RPC__CODE__OK, "accept: %s",
+			       uv_strerror(err));
+		return;
+	}
+	log_debug("rpc: connection from %s", sc->conn.peer);
+}
+
+int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
+		     const struct rpc_server_config *cfg,
+		     struct rpc_server **out)
+{
+	struct rpc_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->cfg = *cfg;
+	if (!s->cfg.max_conns)
+		s->cfg.max_conns = 1024;
+	if (!s->cfg.max_calls)
+		s->cfg.max_calls = 256;
+	if (!s->cfg.write_high)
+		s->cfg.write_high = 4u << 20;
+
+	int err = uv_tcp_init(loop, &s->listener);
+	if (err) {
+		free(s);
+		return err;
+	}
+	s->listener.data = s;
+	err = uv_tcp_bind(&s->listener, addr, 0);
+	if (!err)
+		err = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+	if (err) {
+		/* The handle is initialised: it must be closed, and s freed only
+		 * in its close callback. */
+		s->closing = true;
+		uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int rpc_server_address(const struct rpc_server *s, struct sockaddr_storage *ss)
+{
+	int len = sizeof(*ss);
+	return uv_tcp_getsockname(&s->listener, (struct sockaddr *)ss, &len);
+}
+
+const struct rpc_server_stats *rpc_server_stats(const struct rpc_server *s)
+{
+	return &s->stats;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct rpc_server *s = h->data;
+	s->listener_closed = true;
+	maybe_done(s);
+}
+
+void rpc_server_close(struct rpc_server *s, void (*done)(void *), void *data)
+{
+	s->closing = true;
+	s->done = done;
+	s->done_data = data;
+	for (struct sconn *sc = s->conns; sc; sc = sc->next)
+		rpc_conn_close(&sc->conn, RPC__CODE__UNAVAILABLE,
+			       "server shutting down");
+	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
+
+/* ---- calls ---- */
+
+int rpc_call_reply(struct rpc_call *call, const ProtobufCMessage *resp)
+{
+	int err = rpc_conn_send_msg(&call->sc->conn, call->id,
+				    RPC__KIND__RESPONSE, NULL, resp,
+				    RPC__CODE__OK, NULL);
+	if (err == -EMSGSIZE) {
+		call->sc->server->stats.calls_failed++;
+		rpc_conn_send_msg(&call->sc->conn, call->id,
+				  RPC__KIND__RESPONSE, NULL, NULL,
+				  RPC__CODE__RESOURCE_EXHAUSTED,
+				  "response exceeds the frame limit");
+	}
+	call_unlink(call);
+	return err;
+}
+
+int rpc_call_end(struct rpc_call *call, Rpc__Code code, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	struct sconn *sc = call->sc;
+	if (code != RPC__CODE__OK) {
+		sc->server->stats.calls_failed++;
+		log_info("rpc: %s: %s failed: %s: %s", sc->conn.peer,
+			 call->method->name, rpc_code_name(code), text);
+	}
+	int err = rpc_conn_send_msg(
+		&sc->conn, call->id,
+		call->method->streaming ? RPC__KIND__END : RPC__KIND__RESPONSE,
+		NULL, NULL, code, text);
+	call_unlink(call);
+	return err;
+}
+
+int rpc_call_send(struct rpc_call *call, const ProtobufCMessage *item)
+{
+	return rpc_conn_send_msg(&call->sc->conn, call->id, RPC__KIND__ITEM,
+				 NULL, item, RPC__CODE__OK, NULL);
+}
+
+bool rpc_call_congested(const struct rpc_call *call)
+{
+	return rpc_conn_congested(&call->sc->conn);
+}
+
+void rpc_call_on_close(struct rpc_call *call,
+		       void (*fn)(struct rpc_call *, void *), void *data)
+{
+	call->on_close = fn;
+	call->close_data = data;
+}
+
+void rpc_call_on_drain(struct rpc_call *call,
+		       void (*fn)(struct rpc_call *, void *))
+{
+	call->on_drain = fn;
+	call->sc->conn.drain_wanted = true;
+}
+
+const char *rpc_call_peer(const struct rpc_call *call)
+{
+	return call->sc->conn.peer;
+}
+
+const char *rpc_call_method(const struct rpc_call *call)
+{
+	return call->method->name;
+}
