@@ -1,0 +1,979 @@
+/* Unit tests of the target registry (nsp/registry.c) in virtual time. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+/* The Makefile puts only lib/ and the generated code on the include path. */
+#include "../../nsp/registry.h"
+
+/* The configuration the tests run against: trench t1, conduit c1, streams
+ * s1 (max-targets 4), big (100) and b0..b99 (100 each). */
+static int lookup(void *ctx, const Nsp__StreamRef *ref)
+{
+	int *calls = ctx;
+	if (calls)
+		(*calls)++;
+	if (strcmp(ref->trench, "t1") || strcmp(ref->conduit, "c1"))
+		return -ENOENT;
+	if (!strcmp(ref->stream, ""))
+		return 1; /* the conduit exists, for FRONTENDs */
+	if (!strcmp(ref->stream, "s1"))
+		return 4;
+	if (!strcmp(ref->stream, "big"))
+		return 100;
+	if (ref->stream[0] == 'b' && strlen(ref->stream) <= 3)
+		return 100;
+	return -ENOENT;
+}
+
+/* A target built on the stack: strings point into the builder. */
+struct tb {
+	Nsp__Target t;
+	Nsp__StreamRef ref;
+	char *ips[12];
+	char ipbuf[12][64];
+	Nsp__Target__ContextEntry ce[40];
+	Nsp__Target__ContextEntry *cep[40];
+};
+
+static Nsp__Target *mk(struct tb *b, const char *stream, const char *ips)
+{
+	memset(b, 0, sizeof(*b));
+	b->t = (Nsp__Target)NSP__TARGET__INIT;
+	b->ref = (Nsp__StreamRef)NSP__STREAM_REF__INIT;
+	b->ref.trench = "t1";
+	b->ref.conduit = "c1";
+	b->ref.stream = (char *)stream;
+	b->t.stream = &b->ref;
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", ips);
+	char *save = NULL;
+	for (char *ip = strtok_r(tmp, " ", &save); ip;
+	     ip = strtok_r(NULL, " ", &save)) {
+		snprintf(b->ipbuf[b->t.n_ips], sizeof(b->ipbuf[0]), "%s", ip);
+		b->ips[b->t.n_ips] = b->ipbuf[b->t.n_ips];
+		b->t.n_ips++;
+	}
+	b->t.ips = b->ips;
+	b->t.context = b->cep;
+	return &b->t;
+}
+
+static void ctx_add(struct tb *b, const char *key, const char *value)
+{
+	size_t i = b->t.n_context++;
+	b->ce[i] = (Nsp__Target__ContextEntry)NSP__TARGET__CONTEXT_ENTRY__INIT;
+	b->ce[i].key = (char *)key;
+	b->ce[i].value = (char *)value;
+	b->cep[i] = &b->ce[i];
+}
+
+struct fix {
+	struct nsp_registry *r;
+	int calls;
+	char err[256];
+	const Nsp__Target *stored;
+	bool changed;
+};
+
+static struct fix *fix_new(uint64_t ttl, size_t log_size, uint64_t rev)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	struct nsp_registry_config cfg = {
+	    .ttl_ms = ttl,
+	    .log_size = log_size,
+	    .lookup = lookup,
+	    .ctx = &f->calls,
+	};
+	f->r = nsp_registry_new(&cfg, rev);
+	assert_non_null(f->r);
+	return f;
+}
+
+static void fix_free(struct fix *f)
+{
+	nsp_registry_free(f->r);
+	free(f);
+}
+
+static int reg(struct fix *f, const Nsp__Target *t, uint64_t now)
+{
+	f->err[0] = '\0';
+	f->stored = NULL;
+	return nsp_registry_register(f->r, t, now, &f->stored, &f->changed,
+				     f->err, sizeof(f->err));
+}
+
+/* Registers stream/ips asking for identifier id; returns the identifier
+ * given. */
+static uint32_t reg_id(struct fix *f, const char *stream, const char *ips,
+		       uint32_t id, uint64_t now)
+{
+	struct tb b;
+	mk(&b, stream, ips)->identifier = id;
+	int rc = reg(f, &b.t, now);
+	if (rc)
+		fail_msg("register %s: %d %s", ips, rc, f->err);
+	return f->stored->identifier;
+}
+
+static bool unreg(struct fix *f, const char *stream, const char *ips)
+{
+	struct tb b;
+	bool existed = false;
+	assert_int_equal(nsp_registry_unregister(f->r, mk(&b, stream, ips),
+						 &existed, f->err,
+						 sizeof(f->err)),
+			 0);
+	return existed;
+}
+
+static void test_lowest_free_with_holes(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	assert_int_equal(reg_id(f, "big", "10.0.0.1/24", 0, 0), 1);
+	assert_int_equal(reg_id(f, "big", "10.0.0.2/24", 0, 0), 2);
+	assert_int_equal(reg_id(f, "big", "10.0.0.3/24", 0, 0), 3);
+	assert_int_equal(reg_id(f, "big", "10.0.0.4/24", 0, 0), 4);
+	assert_true(unreg(f, "big", "10.0.0.2/24"));
+	assert_true(unreg(f, "big", "10.0.0.3/24"));
+	/* Holes are filled lowest first, then the end grows. */
+	assert_int_equal(reg_id(f, "big", "10.0.0.5/24", 0, 0), 2);
+	assert_int_equal(reg_id(f, "big", "10.0.0.6/24", 0, 0), 3);
+	assert_int_equal(reg_id(f, "big", "10.0.0.7/24", 0, 0), 5);
+	/* Identifiers are per stream. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 0), 1);
+	/* An explicit free identifier far out is fine; the lowest free one
+	 * is still 6 afterwards. */
+	assert_int_equal(reg_id(f, "big", "10.0.0.8/24", 90, 0), 90);
+	assert_int_equal(reg_id(f, "big", "10.0.0.9/24", 0, 0), 6);
+	assert_int_equal(nsp_registry_count(f->r), 8);
+	fix_free(f);
+}
+
+static void test_explicit_taken(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24 fd00::1/64", 0, 0), 1);
+	uint64_t rev = nsp_registry_revision(f->r);
+	mk(&b, "s1", "10.0.0.2/24")->identifier = 1;
+	assert_int_equal(reg(f, &b.t, 0), -EEXIST);
+	assert_non_null(strstr(f->err, "10.0.0.1/24,fd00::1/64"));
+	assert_non_null(strstr(f->err, "identifier 1"));
+	assert_int_equal(nsp_registry_revision(f->r), rev);
+	assert_int_equal(nsp_registry_count(f->r), 1);
+	/* The same identifier in another stream is free. */
+	assert_int_equal(reg_id(f, "big", "10.0.0.2/24", 1, 0), 1);
+	fix_free(f);
+}
+
+static void test_out_of_range_and_full(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	mk(&b, "s1", "10.0.0.9/24")->identifier = 5;
+	assert_int_equal(reg(f, &b.t, 0), -ERANGE);
+	assert_non_null(strstr(f->err, "identifier 5"));
+	assert_non_null(strstr(f->err, "1..4"));
+	mk(&b, "s1", "10.0.0.9/24")->identifier = UINT32_MAX;
+	assert_int_equal(reg(f, &b.t, 0), -ERANGE);
+
+	for (uint32_t i = 1; i <= 4; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.0.0.%u/24", i);
+		assert_int_equal(reg_id(f, "s1", ip, 0, 0), i);
+	}
+	uint64_t rev = nsp_registry_revision(f->r);
+	mk(&b, "s1", "10.0.0.9/24");
+	assert_int_equal(reg(f, &b.t, 0), -ENOSPC);
+	assert_non_null(strstr(f->err, "full"));
+	assert_int_equal(nsp_registry_revision(f->r), rev);
+	assert_int_equal(nsp_registry_count(f->r), 4);
+	/* Refreshing a member of a full stream still works. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.3/24", 0, 0), 3);
+	assert_false(f->changed);
+	assert_int_equal(reg_id(f, "s1", "10.0.0.3/24", 3, 0), 3);
+	assert_false(f->changed);
+	fix_free(f);
+}
+
+static void test_reregister_keeps_identifier(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct nsp_event ev[8];
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 0), 1);
+	assert_int_equal(reg_id(f, "s1", "10.0.0.2/24", 0, 0), 2);
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 10), 1);
+	assert_false(f->changed);
+	/* Moving to a free identifier is an update and frees the old one. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 3, 20), 3);
+	assert_true(f->changed);
+	assert_int_equal(nsp_registry_revision(f->r), 3);
+	assert_int_equal(nsp_registry_events(f->r, 2, ev, 8), 1);
+	assert_int_equal(ev[0].old->identifier, 1);
+	assert_int_equal(ev[0].new_->identifier, 3);
+	assert_int_equal(reg_id(f, "s1", "10.0.0.3/24", 0, 30), 1);
+	/* Moving onto a taken one is refused and changes nothing. */
+	struct tb b;
+	mk(&b, "s1", "10.0.0.1/24")->identifier = 2;
+	assert_int_equal(reg(f, &b.t, 40), -EEXIST);
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 50), 3);
+	assert_false(f->changed);
+	fix_free(f);
+}
+
+static void test_refresh_without_change(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	struct nsp_event ev[4];
+
+	mk(&b, "s1", "fd00::5/64 10.0.0.5/24");
+	ctx_add(&b, "node", "worker-1");
+	ctx_add(&b, "app", "web");
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	assert_true(f->changed);
+	assert_int_equal(nsp_registry_revision(f->r), 1);
+
+	/* The same content told differently: other ip order and text, other
+	 * context order, explicit defaults. */
+	mk(&b, "s1", "10.0.0.5/24 fd00:0:0::5/64");
+	ctx_add(&b, "app", "web");
+	ctx_add(&b, "node", "worker-1");
+	b.t.type = NSP__TARGET_TYPE__TARGET;
+	b.t.status = NSP__TARGET_STATUS__ENABLED;
+	b.t.identifier = 1;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(reg(f, &b.t, 100 + i), 0);
+		assert_false(f->changed);
+	}
+	assert_int_equal(nsp_registry_revision(f->r), 1);
+	assert_int_equal(nsp_registry_events(f->r, 1, ev, 4), 0);
+	assert_int_equal(nsp_registry_count(f->r), 1);
+
+	/* A context change is a change. */
+	b.ce[0].value = "api";
+	assert_int_equal(reg(f, &b.t, 200), 0);
+	assert_true(f->changed);
+	assert_int_equal(nsp_registry_revision(f->r), 2);
+	fix_free(f);
+}
+
+static void test_stored_is_normalised(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	mk(&b, "s1", "fd00:0::1/64 192.168.1.1/16 10.0.0.5/24");
+	ctx_add(&b, "z", "1");
+	ctx_add(&b, "a", "2");
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	const Nsp__Target *s = f->stored;
+	assert_int_equal(s->n_ips, 3);
+	assert_string_equal(s->ips[0], "10.0.0.5/24");
+	assert_string_equal(s->ips[1], "192.168.1.1/16");
+	assert_string_equal(s->ips[2], "fd00::1/64");
+	assert_int_equal(s->type, NSP__TARGET_TYPE__TARGET);
+	assert_int_equal(s->status, NSP__TARGET_STATUS__ENABLED);
+	assert_int_equal(s->identifier, 1);
+	assert_string_equal(s->context[0]->key, "a");
+	assert_string_equal(s->context[1]->key, "z");
+	assert_string_equal(s->stream->stream, "s1");
+
+	/* The copy is a valid message: it packs and unpacks to itself. */
+	size_t len = nsp__target__get_packed_size(s);
+	uint8_t *buf = malloc(len);
+	assert_non_null(buf);
+	assert_int_equal(nsp__target__pack(s, buf), len);
+	Nsp__Target *u = nsp__target__unpack(NULL, len, buf);
+	assert_non_null(u);
+	assert_string_equal(u->ips[2], "fd00::1/64");
+	assert_string_equal(u->context[1]->value, "1");
+	nsp__target__free_unpacked(u, NULL);
+	free(buf);
+
+	/* The caller's message is untouched. */
+	assert_string_equal(b.t.ips[0], "fd00:0::1/64");
+	assert_int_equal(b.t.identifier, 0);
+	fix_free(f);
+}
+
+static void test_status_change_is_update(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	struct nsp_event ev[4];
+	mk(&b, "s1", "10.0.0.1/24");
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	b.t.status = NSP__TARGET_STATUS__DISABLED;
+	assert_int_equal(reg(f, &b.t, 1), 0);
+	assert_true(f->changed);
+	assert_int_equal(f->stored->status, NSP__TARGET_STATUS__DISABLED);
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 4), 2);
+	assert_null(ev[0].old);
+	assert_int_equal(ev[0].revision, 1);
+	assert_int_equal(ev[1].revision, 2);
+	assert_int_equal(ev[1].old->status, NSP__TARGET_STATUS__ENABLED);
+	assert_int_equal(ev[1].new_->status, NSP__TARGET_STATUS__DISABLED);
+	assert_int_equal(ev[1].new_->identifier, 1);
+	fix_free(f);
+}
+
+static void test_expiry(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(1000, 0, 0);
+	struct nsp_event ev[8];
+	assert_int_equal(nsp_registry_next_expiry(f->r), UINT64_MAX);
+	reg_id(f, "s1", "10.0.0.1/24", 0, 100);
+	reg_id(f, "s1", "10.0.0.2/24", 0, 200);
+	reg_id(f, "s1", "10.0.0.3/24", 0, 300);
+	assert_int_equal(nsp_registry_next_expiry(f->r), 1100);
+
+	/* A refresh (even one that changes nothing) restarts the ttl. */
+	reg_id(f, "s1", "10.0.0.1/24", 0, 600);
+	assert_false(f->changed);
+	assert_int_equal(nsp_registry_next_expiry(f->r), 1200);
+
+	assert_int_equal(nsp_registry_expire(f->r, 1199), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 1200), 1);
+	assert_int_equal(nsp_registry_count(f->r), 2);
+	assert_int_equal(nsp_registry_next_expiry(f->r), 1300);
+	assert_int_equal(nsp_registry_events(f->r, 3, ev, 8), 1);
+	assert_int_equal(ev[0].revision, 4);
+	assert_null(ev[0].new_);
+	assert_string_equal(ev[0].old->ips[0], "10.0.0.2/24");
+
+	assert_int_equal(nsp_registry_expire(f->r, 1599), 1);
+	assert_int_equal(nsp_registry_next_expiry(f->r), 1600);
+	assert_int_equal(nsp_registry_expire(f->r, 1600), 1);
+	assert_int_equal(nsp_registry_count(f->r), 0);
+	assert_int_equal(nsp_registry_next_expiry(f->r), UINT64_MAX);
+	assert_int_equal(nsp_registry_revision(f->r), 6);
+	assert_int_equal(nsp_registry_expire(f->r, 99999), 0);
+	/* The expired identifiers are free again. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.9/24", 0, 2000), 1);
+	fix_free(f);
+}
+
+static void test_clock_step_back(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(1000, 0, 0);
+	reg_id(f, "s1", "10.0.0.1/24", 0, 5000);
+	reg_id(f, "s1", "10.0.0.2/24", 0, 4000);
+	/* The second deadline is raised to keep the list ordered. */
+	assert_int_equal(nsp_registry_next_expiry(f->r), 6000);
+	assert_int_equal(nsp_registry_expire(f->r, 6000), 2);
+	fix_free(f);
+}
+
+static void test_event_log(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 4, 0);
+	struct nsp_event ev[8];
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 8), 0);
+	for (int i = 1; i <= 6; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.0.0.%d/24", i);
+		reg_id(f, "big", ip, 0, 0);
+	}
+	assert_int_equal(nsp_registry_revision(f->r), 6);
+	/* The ring of 4 holds revisions 3..6. */
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 8), -ERANGE);
+	assert_int_equal(nsp_registry_events(f->r, 1, ev, 8), -ERANGE);
+	assert_int_equal(nsp_registry_events(f->r, 2, ev, 8), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(ev[i].revision, 3 + i);
+		assert_null(ev[i].old);
+		assert_int_equal(ev[i].new_->identifier, 3 + i);
+	}
+	assert_int_equal(nsp_registry_events(f->r, 2, ev, 2), 2);
+	assert_int_equal(ev[1].revision, 4);
+	assert_int_equal(nsp_registry_events(f->r, 5, ev, 8), 1);
+	assert_int_equal(nsp_registry_events(f->r, 6, ev, 8), 0);
+	assert_int_equal(nsp_registry_events(f->r, 60, ev, 8), 0);
+
+	/* Events of a target that has gone stay readable in the log. */
+	assert_true(unreg(f, "big", "10.0.0.6/24"));
+	assert_false(unreg(f, "big", "10.0.0.6/24"));
+	assert_int_equal(nsp_registry_events(f->r, 6, ev, 8), 1);
+	assert_string_equal(ev[0].old->ips[0], "10.0.0.6/24");
+	assert_null(ev[0].new_);
+	assert_int_equal(nsp_registry_revision(f->r), 7);
+	fix_free(f);
+
+	/* A registry continuing from a stored revision cannot replay what
+	 * came before it. */
+	f = fix_new(0, 4, 10);
+	assert_int_equal(nsp_registry_revision(f->r), 10);
+	assert_int_equal(nsp_registry_events(f->r, 5, ev, 8), -ERANGE);
+	assert_int_equal(nsp_registry_events(f->r, 10, ev, 8), 0);
+	reg_id(f, "s1", "10.0.0.1/24", 0, 0);
+	assert_int_equal(nsp_registry_events(f->r, 10, ev, 8), 1);
+	assert_int_equal(ev[0].revision, 11);
+	assert_int_equal(nsp_registry_events(f->r, 9, ev, 8), -ERANGE);
+	fix_free(f);
+}
+
+static void test_filter_and_view(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	struct nsp_event ev[8];
+	Nsp__TargetEvent__Kind kind;
+	const Nsp__Target *t;
+
+	Nsp__StreamRef fref = NSP__STREAM_REF__INIT;
+	Nsp__TargetFilter enabled = NSP__TARGET_FILTER__INIT;
+	enabled.status = NSP__TARGET_STATUS__ENABLED;
+	Nsp__TargetFilter other = NSP__TARGET_FILTER__INIT;
+	fref.stream = "big";
+	other.stream = &fref;
+	Nsp__TargetFilter frontends = NSP__TARGET_FILTER__INIT;
+	frontends.type = NSP__TARGET_TYPE__FRONTEND;
+
+	mk(&b, "s1", "10.0.0.1/24");
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 1: added */
+	b.t.status = NSP__TARGET_STATUS__DISABLED;
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 2: enabled -> disabled */
+	ctx_add(&b, "k", "v");
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 3: disabled, new context */
+	b.t.status = NSP__TARGET_STATUS__ENABLED;
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 4: disabled -> enabled */
+	ctx_add(&b, "k2", "v");
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 5: enabled, new context */
+	assert_true(unreg(f, "s1", "10.0.0.1/24")); /* 6: removed */
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 8), 6);
+
+	static const struct {
+		int kind; /* -1: not seen */
+		bool from_old;
+	} want[6] = {
+	    {NSP__TARGET_EVENT__KIND__ADDED, false},
+	    {NSP__TARGET_EVENT__KIND__REMOVED, true},
+	    {-1, false},
+	    {NSP__TARGET_EVENT__KIND__ADDED, false},
+	    {NSP__TARGET_EVENT__KIND__UPDATED, false},
+	    {NSP__TARGET_EVENT__KIND__REMOVED, true},
+	};
+	for (int i = 0; i < 6; i++) {
+		bool seen = nsp_event_view(&enabled, &ev[i], &kind, &t);
+		assert_int_equal(seen, want[i].kind >= 0);
+		if (!seen)
+			continue;
+		assert_int_equal(kind, want[i].kind);
+		assert_ptr_equal(t, want[i].from_old ? ev[i].old : ev[i].new_);
+	}
+	/* Without a filter everything is seen as it happened. */
+	assert_true(nsp_event_view(NULL, &ev[1], &kind, &t));
+	assert_int_equal(kind, NSP__TARGET_EVENT__KIND__UPDATED);
+	assert_true(nsp_event_view(NULL, &ev[5], &kind, &t));
+	assert_int_equal(kind, NSP__TARGET_EVENT__KIND__REMOVED);
+	/* Another stream or type sees nothing. */
+	for (int i = 0; i < 6; i++) {
+		assert_false(nsp_event_view(&other, &ev[i], &kind, &t));
+		assert_false(nsp_event_view(&frontends, &ev[i], &kind, &t));
+	}
+
+	/* nsp_filter_match field by field. */
+	mk(&b, "s1", "10.0.0.1/24");
+	assert_true(nsp_filter_match(NULL, &b.t));
+	Nsp__TargetFilter any = NSP__TARGET_FILTER__INIT;
+	Nsp__StreamRef empty = NSP__STREAM_REF__INIT;
+	any.stream = &empty;
+	assert_true(nsp_filter_match(&any, &b.t));
+	fref.stream = "s1";
+	fref.trench = "t1";
+	assert_true(nsp_filter_match(&other, &b.t));
+	fref.conduit = "c2";
+	assert_false(nsp_filter_match(&other, &b.t));
+	any.type = NSP__TARGET_TYPE__TARGET; /* type 0 in t means TARGET */
+	assert_true(nsp_filter_match(&any, &b.t));
+	fix_free(f);
+}
+
+static void test_frontend(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	mk(&b, "", "10.0.0.1/24")->type = NSP__TARGET_TYPE__FRONTEND;
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	assert_int_equal(f->stored->identifier, 0);
+	assert_int_equal(f->stored->type, NSP__TARGET_TYPE__FRONTEND);
+	/* A TARGET with the same ips is another key. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 0), 1);
+	assert_int_equal(nsp_registry_count(f->r), 2);
+	b.ref.conduit = "nope";
+	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	assert_non_null(strstr(f->err, "nope"));
+	fix_free(f);
+}
+
+static void test_unknown_stream(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	mk(&b, "s9", "10.0.0.1/24");
+	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	assert_non_null(strstr(f->err, "t1|c1|s9"));
+	b.ref.trench = "t9";
+	b.ref.stream = "s1";
+	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	assert_int_equal(nsp_registry_count(f->r), 0);
+	assert_int_equal(nsp_registry_revision(f->r), 0);
+	fix_free(f);
+}
+
+static void test_key(void **state)
+{
+	(void)state;
+	struct tb a, b;
+	char ka[NSP_TARGET_KEY_MAX], kb[NSP_TARGET_KEY_MAX];
+	mk(&a, "s1", "fd00:0::1/64 10.0.0.1/24");
+	mk(&b, "s1", "10.0.0.1/24 fd00::1/64");
+	assert_int_equal(nsp_target_key(&a.t, ka, sizeof(ka)), 0);
+	assert_int_equal(nsp_target_key(&b.t, kb, sizeof(kb)), 0);
+	assert_string_equal(ka, "1|t1|c1|s1|10.0.0.1/24,fd00::1/64");
+	assert_string_equal(ka, kb);
+	assert_int_equal(nsp_target_key(&a.t, ka, 10), -ENOSPC);
+	mk(&a, "s1", "10.0.0.1");
+	assert_int_equal(nsp_target_key(&a.t, ka, sizeof(ka)), -EINVAL);
+	mk(&a, "", "10.0.0.1/24")->type = NSP__TARGET_TYPE__FRONTEND;
+	assert_int_equal(nsp_target_key(&a.t, ka, sizeof(ka)), 0);
+	assert_string_equal(ka, "2|t1|c1||10.0.0.1/24");
+
+	/* Both spellings reach the same registration. */
+	struct fix *f = fix_new(0, 0, 0);
+	mk(&a, "s1", "fd00:0::1/64 10.0.0.1/24");
+	mk(&b, "s1", "10.0.0.1/24 fd00::1/64");
+	assert_int_equal(reg(f, &a.t, 0), 0);
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	assert_false(f->changed);
+	assert_int_equal(nsp_registry_count(f->r), 1);
+	bool existed;
+	assert_int_equal(nsp_registry_unregister(f->r, &a.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0);
+	assert_true(existed);
+	assert_int_equal(nsp_registry_count(f->r), 0);
+	fix_free(f);
+}
+
+/* ---- every -EINVAL case ---- */
+
+static char long_name[300];
+static char long_key[80];
+static char long_value[1100];
+
+enum bad {
+	NO_IPS,
+	NINE_IPS,
+	IP_NO_LEN,
+	IP_BAD_LEN,
+	IP_GARBAGE,
+	IP_DUP,
+	IP_DUP_TEXT,
+	IP_SAME_ADDR,
+	TYPE_BAD,
+	STATUS_BAD,
+	NO_REF,
+	EMPTY_TRENCH,
+	EMPTY_CONDUIT,
+	EMPTY_STREAM,
+	FRONTEND_STREAM,
+	NAME_LONG,
+	NAME_SLASH,
+	NAME_BAR,
+	NAME_SPACE,
+	NAME_CTRL,
+	NAME_DEL,
+	FRONTEND_ID,
+	CTX_MANY,
+	CTX_KEY_LONG,
+	CTX_VALUE_LONG,
+	CTX_DUP,
+	N_BAD
+};
+
+static void make_bad(struct tb *b, enum bad which, const char **needle)
+{
+	mk(b, "s1", "10.0.0.1/24");
+	*needle = NULL;
+	switch (which) {
+	case NO_IPS:
+		mk(b, "s1", "");
+		*needle = "at least one ip";
+		break;
+	case NINE_IPS:
+		mk(b, "s1",
+		   "10.0.0.1/24 10.0.0.2/24 10.0.0.3/24 10.0.0.4/24 "
+		   "10.0.0.5/24 10.0.0.6/24 10.0.0.7/24 10.0.0.8/24 "
+		   "10.0.0.9/24");
+		*needle = "9 ips";
+		break;
+	case IP_NO_LEN:
+		mk(b, "s1", "10.0.0.1");
+		*needle = "\"10.0.0.1\"";
+		break;
+	case IP_BAD_LEN:
+		mk(b, "s1", "fd00::1/64 10.0.0.1/33");
+		*needle = "\"10.0.0.1/33\"";
+		break;
+	case IP_GARBAGE:
+		b->ips[0] = "10.0.0.1/24\nx";
+		*needle = "ip \"10.0.0.1/24?x\"";
+		break;
+	case IP_DUP:
+		mk(b, "s1", "10.0.0.1/24 10.0.0.1/24");
+		*needle = "10.0.0.1 is given twice";
+		break;
+	case IP_DUP_TEXT:
+		mk(b, "s1", "fd00::1/64 fd00:0::1/64");
+		*needle = "fd00::1 is given twice";
+		break;
+	case IP_SAME_ADDR:
+		mk(b, "s1", "10.0.0.1/24 10.0.0.1/32");
+		*needle = "10.0.0.1 is given twice";
+		break;
+	case TYPE_BAD:
+		b->t.type = (Nsp__TargetType)3;
+		*needle = "type 3";
+		break;
+	case STATUS_BAD:
+		b->t.status = (Nsp__TargetStatus)3;
+		*needle = "status 3";
+		break;
+	case NO_REF:
+		b->t.stream = NULL;
+		*needle = "trench is empty";
+		break;
+	case EMPTY_TRENCH:
+		b->ref.trench = "";
+		*needle = "trench is empty";
+		break;
+	case EMPTY_CONDUIT:
+		b->ref.conduit = "";
+		*needle = "conduit is empty";
+		break;
+	case EMPTY_STREAM:
+		b->ref.stream = "";
+		*needle = "stream is empty";
+		break;
+	case FRONTEND_STREAM:
+		b->t.type = NSP__TARGET_TYPE__FRONTEND;
+		*needle = "\"s1\"";
+		break;
+	case NAME_LONG:
+		b->ref.conduit = long_name;
+		*needle = "longer than 253";
+		break;
+	case NAME_SLASH:
+		b->ref.trench = "t/1";
+		*needle = "\"t/1\"";
+		break;
+	case NAME_BAR:
+		b->ref.stream = "s|1";
+		*needle = "\"s|1\"";
+		break;
+	case NAME_SPACE:
+		b->ref.conduit = "c 1";
+		*needle = "\"c 1\"";
+		break;
+	case NAME_CTRL:
+		b->ref.stream = "s\t1";
+		*needle = "\"s?1\"";
+		break;
+	case NAME_DEL:
+		b->ref.stream = "s\x7f";
+		*needle = "stream";
+		break;
+	case FRONTEND_ID:
+		b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__FRONTEND;
+		b->t.identifier = 3;
+		*needle = "identifier 3";
+		break;
+	case CTX_MANY:
+		for (int i = 0; i < 33; i++)
+			ctx_add(b, "k", "v");
+		*needle = "33 context entries";
+		break;
+	case CTX_KEY_LONG:
+		ctx_add(b, long_key, "v");
+		*needle = "longer than 63";
+		break;
+	case CTX_VALUE_LONG:
+		ctx_add(b, "big", long_value);
+		*needle = "\"big\"";
+		break;
+	case CTX_DUP:
+		ctx_add(b, "a", "1");
+		ctx_add(b, "b", "1");
+		ctx_add(b, "a", "2");
+		*needle = "\"a\" is given twice";
+		break;
+	case N_BAD:
+		break;
+	}
+}
+
+static void test_einval(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	memset(long_name, 'n', 254);
+	memset(long_key, 'k', 64);
+	memset(long_value, 'v', 1025);
+	reg_id(f, "s1", "10.0.0.1/24", 0, 0);
+	for (int i = 0; i < N_BAD; i++) {
+		struct tb b;
+		const char *needle;
+		make_bad(&b, (enum bad)i, &needle);
+		int rc = reg(f, &b.t, 0);
+		if (rc != -EINVAL)
+			fail_msg("case %d: %d (%s)", i, rc, f->err);
+		if (!strstr(f->err, needle))
+			fail_msg("case %d: \"%s\" lacks \"%s\"", i, f->err,
+				 needle);
+		assert_int_equal(nsp_registry_revision(f->r), 1);
+		assert_int_equal(nsp_registry_count(f->r), 1);
+		/* Restore applies the same rules. */
+		assert_int_equal(
+		    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+		    -EINVAL);
+	}
+	/* Bad input never reaches the configuration. */
+	assert_int_equal(f->calls, 1);
+
+	/* Unregister checks the key fields only. */
+	bool existed;
+	struct tb b;
+	const char *needle;
+	make_bad(&b, IP_NO_LEN, &needle);
+	assert_int_equal(nsp_registry_unregister(f->r, &b.t, &existed, f->err,
+						 sizeof(f->err)),
+			 -EINVAL);
+	make_bad(&b, CTX_DUP, &needle);
+	assert_int_equal(nsp_registry_unregister(f->r, &b.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0);
+	assert_true(existed);
+	fix_free(f);
+}
+
+static void test_limits_accepted(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	memset(long_name, 'n', sizeof(long_name));
+	long_name[253] = '\0';
+	memset(long_key, 'k', sizeof(long_key));
+	long_key[63] = '\0';
+	memset(long_value, 'v', sizeof(long_value));
+	long_value[1024] = '\0';
+	mk(&b, "big",
+	   "10.0.0.1/24 10.0.0.2/24 10.0.0.3/24 10.0.0.4/24 "
+	   "fd00::1/64 fd00::2/64 fd00::3/64 fd00::4/128");
+	b.ref.trench = long_name; /* unknown to lookup, so: */
+	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	b.ref.trench = "t1";
+	char keys[32][16];
+	for (int i = 0; i < 31; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%02d", i);
+		ctx_add(&b, keys[i], "v");
+	}
+	ctx_add(&b, long_key, long_value);
+	b.t.identifier = 100;
+	b.t.status = NSP__TARGET_STATUS__DISABLED;
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	assert_int_equal(f->stored->n_ips, 8);
+	assert_int_equal(f->stored->n_context, 32);
+	assert_int_equal(f->stored->identifier, 100);
+	char key[NSP_TARGET_KEY_MAX];
+	assert_int_equal(nsp_target_key(f->stored, key, sizeof(key)), 0);
+	fix_free(f);
+}
+
+static void test_restore(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(1000, 0, 42);
+	struct tb b;
+	/* Kept as stored although s1 has only 4 and s9 is unknown. */
+	mk(&b, "s1", "10.0.0.1/24")->identifier = 7;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)), 0);
+	mk(&b, "s9", "10.0.0.1/24")->identifier = 1;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)), 0);
+	assert_int_equal(f->calls, 0);
+	/* The same key or identifier twice: corrupt. */
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EEXIST);
+	mk(&b, "s1", "10.0.0.2/24")->identifier = 7;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EEXIST);
+	assert_non_null(strstr(f->err, "10.0.0.1/24"));
+	mk(&b, "s1", "10.0.0.2/24")->identifier = 0;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EINVAL);
+	mk(&b, "s1", "10.0.0.2/24")->identifier = NSP_IDENTIFIER_MAX + 1;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EINVAL);
+	assert_int_equal(nsp_registry_count(f->r), 2);
+	assert_int_equal(nsp_registry_revision(f->r), 42);
+	struct nsp_event ev[2];
+	assert_int_equal(nsp_registry_events(f->r, 42, ev, 2), 0);
+
+	/* A refresh keeps the restored identifier; an explicit one must be
+	 * in range now. */
+	assert_int_equal(reg_id(f, "s1", "10.0.0.1/24", 0, 10), 7);
+	assert_false(f->changed);
+	mk(&b, "s1", "10.0.0.1/24")->identifier = 7;
+	assert_int_equal(reg(f, &b.t, 10), -ERANGE);
+	/* Restored entries expire like others. */
+	assert_int_equal(nsp_registry_expire(f->r, 1000), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1010), 1);
+	assert_int_equal(nsp_registry_revision(f->r), 44);
+	fix_free(f);
+}
+
+struct collect {
+	size_t n;
+	uint32_t last_id;
+};
+
+static void count_fn(const Nsp__Target *t, void *data)
+{
+	struct collect *c = data;
+	c->n++;
+	c->last_id = t->identifier;
+}
+
+static double secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_bulk(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(60000, 0, 0);
+	const int streams = 100, per = 100;
+	double t0 = secs();
+	/* Time only moves forward: half of every stream at t=0, the other
+	 * half at t=100, refresh the first half at t=500. */
+	for (int half = 0; half < 2; half++) {
+		for (int s = 0; s < streams; s++) {
+			char stream[16];
+			snprintf(stream, sizeof(stream), "b%d", s);
+			for (int i = half * per / 2; i < (half + 1) * per / 2;
+			     i++) {
+				char ips[64];
+				snprintf(ips, sizeof(ips),
+					 "10.%d.%d.1/16 fd00::%x:%x/64", s, i,
+					 s, i);
+				assert_int_equal(
+				    reg_id(f, stream, ips, 0, half * 100),
+				    (uint32_t)i + 1);
+			}
+		}
+	}
+	for (int s = 0; s < streams; s++) {
+		char stream[16];
+		struct tb b;
+		snprintf(stream, sizeof(stream), "b%d", s);
+		mk(&b, stream, "10.255.255.1/16");
+		assert_int_equal(reg(f, &b.t, 100), -ENOSPC);
+	}
+	double t1 = secs();
+	assert_int_equal(nsp_registry_count(f->r), streams * per);
+	assert_int_equal(nsp_registry_revision(f->r), streams * per);
+
+	/* Refreshing changes nothing, whatever the spelling. */
+	for (int s = 0; s < streams; s++) {
+		char stream[16];
+		snprintf(stream, sizeof(stream), "b%d", s);
+		for (int i = 0; i < per / 2; i++) {
+			char ips[64];
+			snprintf(ips, sizeof(ips),
+				 "fd00::%x:%x/64 10.%d.%d.1/16", s, i, s, i);
+			reg_id(f, stream, ips, 0, 500);
+			assert_false(f->changed);
+		}
+	}
+	assert_int_equal(nsp_registry_revision(f->r), streams * per);
+	struct collect c = {0};
+	nsp_registry_foreach(f->r, count_fn, &c);
+	assert_int_equal(c.n, streams * per);
+
+	assert_int_equal(nsp_registry_next_expiry(f->r), 60100);
+	assert_int_equal(nsp_registry_expire(f->r, 60099), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 60100), streams * per / 2);
+	assert_int_equal(nsp_registry_next_expiry(f->r), 60500);
+	assert_int_equal(nsp_registry_expire(f->r, 60499), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 60500), streams * per / 2);
+	double t2 = secs();
+	assert_int_equal(nsp_registry_count(f->r), 0);
+	assert_int_equal(nsp_registry_revision(f->r), 2 * streams * per);
+	print_message("10,000 targets: register %.1f ms, refresh+expire %.1f "
+		      "ms\n",
+		      (t1 - t0) * 1e3, (t2 - t1) * 1e3);
+	/* Generous even under ASan; a quadratic path would blow it. */
+	assert_true(t2 - t0 < 5.0);
+	assert_int_equal(reg_id(f, "b7", "10.7.0.1/16", 0, 70000), 1);
+	fix_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lowest_free_with_holes),
+	    cmocka_unit_test(test_explicit_taken),
+	    cmocka_unit_test(test_out_of_range_and_full),
+	    cmocka_unit_test(test_reregister_keeps_identifier),
+	    cmocka_unit_test(test_refresh_without_change),
+	    cmocka_unit_test(test_stored_is_normalised),
+	    cmocka_unit_test(test_status_change_is_update),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_clock_step_back),
+	    cmocka_unit_test(test_event_log),
+	    cmocka_unit_test(test_filter_and_view),
+	    cmocka_unit_test(test_frontend),
+	    cmocka_unit_test(test_unknown_stream),
+	    cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_einval),
+	    cmocka_unit_test(test_limits_accepted),
+	    cmocka_unit_test(test_restore),
+	    cmocka_unit_test(test_bulk),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
