@@ -13,7 +13,9 @@
 
 int buf_reserve(struct buf *b, size_t extra)
 {
-	if (extra >= SIZE_MAX - b->len)
+	/* No object may be larger than PTRDIFF_MAX; refusing here also keeps
+	 * the sums below from overflowing. */
+	if (extra >= PTRDIFF_MAX - b->len)
 		return -ENOMEM;
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
@@ -22,7 +24,7 @@ int buf_reserve(struct buf *b, size_t extra)
 	/* Doubling keeps a long run of appends linear in total. */
 	size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
 	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+		cap = cap > PTRDIFF_MAX / 2 ? need : cap * 2;
 
 	char *data = realloc(b->data, cap);
 	if (!data)

@@ -41,9 +41,9 @@ int buf_putc(struct buf *b, char c);
  * format cannot be rendered (vsnprintf failed). Numbers follow LC_NUMERIC;
  * strait daemons never call setlocale, so that is the "C" locale. */
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 /* Appends v in the shortest "%.15g" to "%.17g" form that reads back as the
  * same double, except that integral values of magnitude below 2^53 are
