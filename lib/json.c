@@ -198,7 +198,7 @@ static int put_escaped(struct json *j, const char *str, size_t n)
 		return j->err;
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
-		char esc[6] = { '\\', 'u', '0', '0' };
+		char esc[6] = {'\\', 'u', '0', '0'};
 		const char *rep = esc;
 		size_t replen, len = 1;
 
@@ -221,7 +221,7 @@ static int put_escaped(struct json *j, const char *str, size_t n)
 			esc[5] = hex[c & 0xf];
 			replen = 6;
 		}
-		/* Unchanged bytes go out in one append per run, not per byte. */
+		/* One append per run of unchanged bytes, not one per byte. */
 		if (put(j, str + i - run, run) || put(j, rep, replen))
 			return j->err;
 		run = 0;

@@ -50,10 +50,10 @@
 struct json {
 	struct buf *out; /* not owned */
 	unsigned flags;
-	int err;           /* first error, sticky */
-	unsigned depth;    /* open containers */
-	bool want_value;   /* a key was written; its value comes next */
-	bool done;         /* the top-level value is complete */
+	int err;	 /* first error, sticky */
+	unsigned depth;	 /* open containers */
+	bool want_value; /* a key was written; its value comes next */
+	bool done;	 /* the top-level value is complete */
 	/* Per open container: bit 0 set for an object, bit 1 set once it
 	 * holds a member (so the next one needs a comma). */
 	uint8_t level[JSON_MAX_DEPTH];
