@@ -85,8 +85,8 @@ static bool valid_name(const char *s)
 static int resolve(const char *host, struct sockaddr_storage *ss)
 {
 	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
 	};
 	struct addrinfo *res;
 
