@@ -432,7 +432,11 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 
 	rc = r->cfg.lookup(r->cfg.ctx, &n->ref);
 	if (rc < 0) {
-		if (n->msg.type == NSP__TARGET_TYPE__FRONTEND)
+		if (rc != -ENOENT)
+			fail(rc, err, errlen, "looking up stream %s|%s|%s: %s",
+			     n->ref.trench, n->ref.conduit, n->ref.stream,
+			     strerror(-rc));
+		else if (n->msg.type == NSP__TARGET_TYPE__FRONTEND)
 			fail(rc, err, errlen,
 			     "trench \"%s\" or its conduit \"%s\" is not in "
 			     "the configuration",

@@ -18,6 +18,11 @@
  * appends one event to a ring of log_size events, from which a watcher that
  * reconnects resumes. A refresh that changes nothing makes no event.
  *
+ * Targets handed out (by register, foreach and events) are ordinary
+ * Nsp__Target messages that nsp__target__pack accepts, but protobuf-c did not
+ * allocate them: never pass one, or a message that embeds one, to a
+ * *_free_unpacked function (set the embedding field to NULL first).
+ *
  * Memory: the live targets plus at most two target copies per log slot.
  * Target copies are immutable and shared between the live table and the
  * log (reference counted), so an update costs one copy, not three.

@@ -21,6 +21,8 @@ static int lookup(void *ctx, const Nsp__StreamRef *ref)
 	int *calls = ctx;
 	if (calls)
 		(*calls)++;
+	if (!strcmp(ref->trench, "tio"))
+		return -EIO; /* a configuration that cannot answer */
 	if (strcmp(ref->trench, "t1") || strcmp(ref->conduit, "c1"))
 		return -ENOENT;
 	if (!strcmp(ref->stream, ""))
@@ -540,6 +542,9 @@ static void test_unknown_stream(void **state)
 	b.ref.trench = "t9";
 	b.ref.stream = "s1";
 	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	b.ref.trench = "tio";
+	assert_int_equal(reg(f, &b.t, 0), -EIO);
+	assert_non_null(strstr(f->err, "tio|c1|s1"));
 	assert_int_equal(nsp_registry_count(f->r), 0);
 	assert_int_equal(nsp_registry_revision(f->r), 0);
 	fix_free(f);
