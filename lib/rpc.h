@@ -94,6 +94,12 @@ int rpc_server_address(const struct rpc_server *s, struct sockaddr_storage *ss);
 
 const struct rpc_server_stats *rpc_server_stats(const struct rpc_server *s);
 
+struct buf;
+/* Writes the transport's counters as Prometheus metrics, each name
+ * starting with prefix ("strait_nsp"). Returns 0 or -ENOMEM. */
+int rpc_server_write_metrics(const struct rpc_server *s, const char *prefix,
+			     struct buf *out);
+
 /* Closes the listener and every connection (each open call's on_close
  * runs first); done(data) runs once all memory is freed. */
 void rpc_server_close(struct rpc_server *s, void (*done)(void *),

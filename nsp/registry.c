@@ -523,10 +523,11 @@ int nsp_registry_unregister(struct nsp_registry *r, const Nsp__Target *t,
 	return 0;
 }
 
-size_t nsp_registry_expire(struct nsp_registry *r, uint64_t now_ms)
+size_t nsp_registry_expire(struct nsp_registry *r, uint64_t now_ms,
+			   size_t max)
 {
 	size_t n = 0;
-	while (r->head && r->head->deadline <= now_ms) {
+	while (n < max && r->head && r->head->deadline <= now_ms) {
 		drop(r, r->head, true);
 		n++;
 	}

@@ -134,8 +134,10 @@ int nsp_registry_unregister(struct nsp_registry *r, const Nsp__Target *t,
 
 /* Removes every registration whose ttl has run out at now_ms, that is whose
  * last Register was at or before now_ms - ttl, with one event each (oldest
- * refresh first). Returns how many. Costs O(expired). */
-size_t nsp_registry_expire(struct nsp_registry *r, uint64_t now_ms);
+ * refresh first), but at most max of them, so that a caller can persist
+ * the events before the log wraps. Returns how many. Costs O(expired). */
+size_t nsp_registry_expire(struct nsp_registry *r, uint64_t now_ms,
+			   size_t max);
 
 /* The time at which the next registration runs out (its last refresh plus
  * the ttl), or UINT64_MAX when the registry is empty. */

@@ -353,8 +353,8 @@ static void test_expiry(void **state)
 	assert_false(f->changed);
 	assert_int_equal(nsp_registry_next_expiry(f->r), 1200);
 
-	assert_int_equal(nsp_registry_expire(f->r, 1199), 0);
-	assert_int_equal(nsp_registry_expire(f->r, 1200), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1199, SIZE_MAX), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 1200, SIZE_MAX), 1);
 	assert_int_equal(nsp_registry_count(f->r), 2);
 	assert_int_equal(nsp_registry_next_expiry(f->r), 1300);
 	assert_int_equal(nsp_registry_events(f->r, 3, ev, 8), 1);
@@ -362,13 +362,13 @@ static void test_expiry(void **state)
 	assert_null(ev[0].new_);
 	assert_string_equal(ev[0].old->ips[0], "10.0.0.2/24");
 
-	assert_int_equal(nsp_registry_expire(f->r, 1599), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1599, SIZE_MAX), 1);
 	assert_int_equal(nsp_registry_next_expiry(f->r), 1600);
-	assert_int_equal(nsp_registry_expire(f->r, 1600), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1600, SIZE_MAX), 1);
 	assert_int_equal(nsp_registry_count(f->r), 0);
 	assert_int_equal(nsp_registry_next_expiry(f->r), UINT64_MAX);
 	assert_int_equal(nsp_registry_revision(f->r), 6);
-	assert_int_equal(nsp_registry_expire(f->r, 99999), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 99999, SIZE_MAX), 0);
 	/* The expired identifiers are free again. */
 	assert_int_equal(reg_id(f, "s1", "10.0.0.9/24", 0, 2000), 1);
 	fix_free(f);
@@ -382,7 +382,7 @@ static void test_clock_step_back(void **state)
 	reg_id(f, "s1", "10.0.0.2/24", 0, 4000);
 	/* The second deadline is raised to keep the list ordered. */
 	assert_int_equal(nsp_registry_next_expiry(f->r), 6000);
-	assert_int_equal(nsp_registry_expire(f->r, 6000), 2);
+	assert_int_equal(nsp_registry_expire(f->r, 6000, SIZE_MAX), 2);
 	fix_free(f);
 }
 
@@ -863,8 +863,8 @@ static void test_restore(void **state)
 	mk(&b, "s1", "10.0.0.1/24")->identifier = 7;
 	assert_int_equal(reg(f, &b.t, 10), -ERANGE);
 	/* Restored entries expire like others. */
-	assert_int_equal(nsp_registry_expire(f->r, 1000), 1);
-	assert_int_equal(nsp_registry_expire(f->r, 1010), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1000, SIZE_MAX), 1);
+	assert_int_equal(nsp_registry_expire(f->r, 1010, SIZE_MAX), 1);
 	assert_int_equal(nsp_registry_revision(f->r), 44);
 	fix_free(f);
 }
@@ -941,11 +941,11 @@ static void test_bulk(void **state)
 	assert_int_equal(c.n, streams * per);
 
 	assert_int_equal(nsp_registry_next_expiry(f->r), 60100);
-	assert_int_equal(nsp_registry_expire(f->r, 60099), 0);
-	assert_int_equal(nsp_registry_expire(f->r, 60100), streams * per / 2);
+	assert_int_equal(nsp_registry_expire(f->r, 60099, SIZE_MAX), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 60100, SIZE_MAX), streams * per / 2);
 	assert_int_equal(nsp_registry_next_expiry(f->r), 60500);
-	assert_int_equal(nsp_registry_expire(f->r, 60499), 0);
-	assert_int_equal(nsp_registry_expire(f->r, 60500), streams * per / 2);
+	assert_int_equal(nsp_registry_expire(f->r, 60499, SIZE_MAX), 0);
+	assert_int_equal(nsp_registry_expire(f->r, 60500, SIZE_MAX), streams * per / 2);
 	double t2 = secs();
 	assert_int_equal(nsp_registry_count(f->r), 0);
 	assert_int_equal(nsp_registry_revision(f->r), 2 * streams * per);
