@@ -13,7 +13,7 @@ pkgs=(
   libxxhash-dev                       # hashing (tables, Maglev)
   libcmocka-dev                       # unit tests
   clang libclang-rt-14-dev            # libFuzzer targets
-  iproute2 procps psmisc curl         # tests and demo: namespaces, processes, /metrics
+  iproute2 procps psmisc curl jq      # tests and demo: namespaces, processes, /metrics, JSON
 )
 
 missing=()

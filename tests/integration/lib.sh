@@ -1,0 +1,68 @@
+# Shared by the integration tests: sourced, never run.
+#
+# Each test gets a work folder and a random loopback port range, starts
+# real processes, and on any exit (pass, fail, signal) kills them and
+# removes its files. Waiting is always for a condition, with a deadline.
+
+set -euo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${BIN:-$TOP/build/bin}
+WORK=$(mktemp -d "/tmp/strait-test.$(basename "$0" .sh).XXXXXX")
+PIDS=()
+BASE_PORT=$((20000 + RANDOM % 30000))
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "--- logs of the failed test ($WORK) ---"
+    for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+ok() { echo "ok: $*"; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: retries COMMAND until it
+# succeeds; fails the test naming DESCRIPTION at the deadline.
+wait_for() {
+  local limit=$1 what=$2; shift 2
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $end ] && fail "timed out after ${limit}s waiting for: $what"
+    sleep 0.05
+  done
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_nsp NAME PORT [ARGS...]: starts strait-nsp logging to $WORK/NAME.log,
+# sets NSP_PID, and waits for its port.
+start_nsp() {
+  local name=$1 port=$2; shift 2
+  "$BIN/strait-nsp" -l "127.0.0.1:$port" -m off -s "$WORK/$name.db" "$@" \
+    >>"$WORK/$name.log" 2>&1 &
+  NSP_PID=$!
+  PIDS+=("$NSP_PID")
+  wait_for 10 "strait-nsp listening on $port" port_open "$port"
+}
+
+ctl() { "$BIN/straitctl" --nsp "127.0.0.1:$NSP_PORT" "$@"; }
+
+# A trench configuration with one conduit and the given streams
+# ("name:max" each).
+make_config() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  echo "name: trench-a" >"$dir/trench"
+  printf 'items:\n  - name: lb\n    trench: trench-a\n' >"$dir/conduits"
+  { echo "items:"; for s in "$@"; do
+      printf '  - name: %s\n    trench: trench-a\n    conduit: lb\n    max-targets: %s\n' "${s%%:*}" "${s##*:}"
+    done; } >"$dir/streams"
+}
