@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -287,7 +288,8 @@ static void respond(struct conn *c, int verdict)
 				 "\r\n",
 				 status, reason(status), type, c->body.len,
 				 allow);
-	if (err) {
+	/* uv_buf_t lengths are unsigned int; no real scrape comes near. */
+	if (err || c->body.len > UINT_MAX) {
 		conn_close(c);
 		return;
 	}
