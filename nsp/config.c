@@ -172,6 +172,7 @@ static int read_trench(struct cfg_ctx *c, const struct nsp_yaml_node *root,
 		nsp__trench__init(t);
 		t->name = strdup(default_trench);
 		it->v[0].msg = &t->base;
+		it->n = 1; /* from here free_items() frees it */
 		if (!t->name)
 			return -ENOMEM;
 	}

@@ -353,7 +353,7 @@ static int decode_map(struct cfg_ctx *c, const struct cfg_rule *rules,
 		rc = decode_field(c, &rules[0], desc, name, "name", msg);
 		if (rc < 0)
 			goto fail;
-		c->name = ((Nsp__Trench *)msg)->name;
+		c->name = *(char **)field_ptr(msg, find_field(desc, "name"));
 	}
 	for (size_t i = 0; i + 1 < map->n_kids; i += 2) {
 		const struct nsp_yaml_node *k = map->kids[i],
