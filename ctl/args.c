@@ -1,0 +1,613 @@
+/* The straitctl command line. See args.h.
+ *
+ * Two passes: the first finds the command words (skipping option values,
+ * which the table tells apart), so that the second can check every option
+ * against the command it belongs to, wherever it was written.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cidr.h"
+#include "nsp.pb-c.h"
+
+enum opt_id {
+	O_HELP,
+	O_VERSION,
+	O_NSP,
+	O_JSON,
+	O_TIMEOUT,
+	O_LOG_LEVEL,
+	O_TRENCH,
+	O_CONDUIT,
+	O_STREAM,
+	O_IP,
+	O_TYPE,
+	O_IDENTIFIER,
+	O_STATUS,
+	O_CONTEXT,
+	O_KEEP,
+	O_REFRESH,
+	O_RESUME,
+	O_COUNT,
+	O_UNTIL_SYNCED,
+	O_KIND,
+	O_WATCH,
+	O_COUNT_IDS
+};
+
+#define C(x) (1u << CTL_CMD_##x)
+#define ANY_CMD (~0u)
+#define KEYED (C(REGISTER) | C(UNREGISTER))
+#define FILTERED (C(LIST) | C(WATCH))
+
+/* The policy: every option, whether it takes a value, which commands
+ * accept it and whether it may be repeated. */
+static const struct opt {
+	const char *name;
+	char short_name;
+	enum opt_id id;
+	bool arg;
+	bool repeat;
+	unsigned cmds;
+} opts[] = {
+    {"help", 'h', O_HELP, false, true, ANY_CMD},
+    {"version", 'V', O_VERSION, false, true, ANY_CMD},
+    {"nsp", 0, O_NSP, true, false, ANY_CMD},
+    {"json", 0, O_JSON, false, true, ANY_CMD},
+    {"timeout", 0, O_TIMEOUT, true, false, ANY_CMD},
+    {"log-level", 0, O_LOG_LEVEL, true, false, ANY_CMD},
+    {"trench", 0, O_TRENCH, true, false, KEYED | FILTERED | C(CONFIG)},
+    {"conduit", 0, O_CONDUIT, true, false, KEYED | FILTERED | C(CONFIG)},
+    {"stream", 0, O_STREAM, true, false, KEYED | FILTERED | C(CONFIG)},
+    {"ip", 0, O_IP, true, true, KEYED},
+    {"type", 0, O_TYPE, true, false, KEYED | FILTERED},
+    {"identifier", 0, O_IDENTIFIER, true, false, C(REGISTER)},
+    {"status", 0, O_STATUS, true, false, C(REGISTER) | FILTERED},
+    {"context", 0, O_CONTEXT, true, true, C(REGISTER)},
+    {"keep", 0, O_KEEP, false, true, C(REGISTER)},
+    {"refresh", 0, O_REFRESH, true, false, C(REGISTER)},
+    {"resume", 0, O_RESUME, true, false, C(WATCH)},
+    {"count", 0, O_COUNT, true, false, C(WATCH) | C(CONFIG)},
+    {"until-synced", 0, O_UNTIL_SYNCED, false, true, C(WATCH)},
+    {"kind", 0, O_KIND, true, false, C(CONFIG)},
+    {"watch", 0, O_WATCH, false, true, C(CONFIG)},
+};
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+static const char *const cmd_words[CTL_CMD_COUNT] = {
+    [CTL_CMD_REGISTER] = "register", [CTL_CMD_UNREGISTER] = "unregister",
+    [CTL_CMD_LIST] = "list",	     [CTL_CMD_WATCH] = "watch",
+    [CTL_CMD_CONFIG] = "config",
+};
+
+static const struct {
+	const char *name;
+	enum ctl_kind kind;
+} kinds[] = {
+    {"all", CTL_KIND_ALL},
+    {"trench", CTL_KIND_TRENCH},
+    {"trenches", CTL_KIND_TRENCH},
+    {"conduit", CTL_KIND_CONDUIT},
+    {"conduits", CTL_KIND_CONDUIT},
+    {"stream", CTL_KIND_STREAM},
+    {"streams", CTL_KIND_STREAM},
+    {"flow", CTL_KIND_FLOW},
+    {"flows", CTL_KIND_FLOW},
+    {"vip", CTL_KIND_VIP},
+    {"vips", CTL_KIND_VIP},
+    {"attractor", CTL_KIND_ATTRACTOR},
+    {"attractors", CTL_KIND_ATTRACTOR},
+    {"gateway", CTL_KIND_GATEWAY},
+    {"gateways", CTL_KIND_GATEWAY},
+};
+
+const char *ctl_cmd_name(enum ctl_cmd cmd)
+{
+	static const char *const names[CTL_CMD_COUNT] = {
+	    [CTL_CMD_NONE] = "",
+	    [CTL_CMD_NSP] = "nsp",
+	    [CTL_CMD_REGISTER] = "nsp register",
+	    [CTL_CMD_UNREGISTER] = "nsp unregister",
+	    [CTL_CMD_LIST] = "nsp list",
+	    [CTL_CMD_WATCH] = "nsp watch",
+	    [CTL_CMD_CONFIG] = "nsp config",
+	};
+	return (unsigned)cmd < CTL_CMD_COUNT ? names[cmd] : "";
+}
+
+const char *ctl_kind_name(enum ctl_kind kind)
+{
+	static const char *const names[] = {
+	    "all",   "trench", "conduits",   "streams",
+	    "flows", "vips",   "attractors", "gateways",
+	};
+	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
+								 : "?";
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Finds the option an argument names. "--name" and "--name=value" match
+ * long names, "-h" and "-V" short ones. Sets *value to the text after '='
+ * (or NULL). Returns NULL for an unknown option. */
+static const struct opt *lookup(const char *word, const char **value)
+{
+	*value = NULL;
+	if (word[0] == '-' && word[1] != '-' && word[1] && !word[2]) {
+		for (size_t i = 0; i < N_OPTS; i++)
+			if (opts[i].short_name == word[1])
+				return &opts[i];
+		return NULL;
+	}
+	const char *name = word + 2;
+	size_t len = strcspn(name, "=");
+	for (size_t i = 0; i < N_OPTS; i++) {
+		if (strlen(opts[i].name) == len &&
+		    strncmp(opts[i].name, name, len) == 0) {
+			if (name[len] == '=')
+				*value = name + len + 1;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+static bool is_option(const char *word)
+{
+	return word[0] == '-' && word[1] != '\0';
+}
+
+/* Decimal digits only, no sign, no spaces, at most max. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Seconds as a positive decimal ("5", "0.5"), at most a day, rounded to
+ * milliseconds (at least 1). */
+static int parse_seconds(const char *s, uint64_t *ms)
+{
+	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+		return -EINVAL;
+	char *end;
+	double v = strtod(s, &end);
+	if (*end || !isfinite(v) || v <= 0 || v > 86400)
+		return -EINVAL;
+	uint64_t r = (uint64_t)llround(v * 1000);
+	*ms = r ? r : 1;
+	return 0;
+}
+
+static int parse_type(const char *s, bool allow_any, int *out)
+{
+	if (strcmp(s, "target") == 0)
+		*out = NSP__TARGET_TYPE__TARGET;
+	else if (strcmp(s, "frontend") == 0)
+		*out = NSP__TARGET_TYPE__FRONTEND;
+	else if (allow_any && strcmp(s, "any") == 0)
+		*out = NSP__TARGET_TYPE__ANY_TYPE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_status(const char *s, bool allow_any, int *out)
+{
+	if (strcmp(s, "enabled") == 0)
+		*out = NSP__TARGET_STATUS__ENABLED;
+	else if (strcmp(s, "disabled") == 0)
+		*out = NSP__TARGET_STATUS__DISABLED;
+	else if (allow_any && strcmp(s, "any") == 0)
+		*out = NSP__TARGET_STATUS__ANY_STATUS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int add_ip(struct ctl_args *a, const char *v, char *err, size_t errlen)
+{
+	struct cidr c, prev;
+	if (cidr_parse(v, &c) < 0)
+		return fail(err, errlen,
+			    "--ip '%s' is not a prefix (want ADDR/LEN)", v);
+	for (size_t i = 0; i < a->n_ips; i++) {
+		cidr_parse(a->ips[i], &prev);
+		if (cidr_equal(&c, &prev) && strcmp(v, a->ips[i]) == 0)
+			return fail(err, errlen, "--ip '%s' is given twice", v);
+		if (cidr_equal(&c, &prev))
+			return fail(err, errlen,
+				    "--ip '%s' is given twice (as '%s')", v,
+				    a->ips[i]);
+	}
+	if (a->n_ips == CTL_MAX_IPS)
+		return fail(err, errlen,
+			    "--ip '%s': a target has at most %d addresses", v,
+			    CTL_MAX_IPS);
+	a->ips[a->n_ips++] = v;
+	return 0;
+}
+
+static int add_context(struct ctl_args *a, const char *v, char *err,
+		       size_t errlen)
+{
+	const char *eq = strchr(v, '=');
+	if (!eq || eq == v)
+		return fail(
+		    err, errlen,
+		    "--context '%s' is not KEY=VALUE (want a non-empty key)",
+		    v);
+	size_t klen = (size_t)(eq - v);
+	for (size_t i = 0; i < a->n_context; i++)
+		if (strlen(a->context[i].key) == klen &&
+		    strncmp(a->context[i].key, v, klen) == 0)
+			return fail(err, errlen,
+				    "--context key '%.*s' is given twice",
+				    (int)klen, v);
+	if (a->n_context == CTL_MAX_CONTEXT)
+		return fail(err, errlen,
+			    "--context '%s': at most %d entries are accepted",
+			    v, CTL_MAX_CONTEXT);
+	char *key = strndup(v, klen);
+	if (!key)
+		return fail(err, errlen, "out of memory");
+	a->context[a->n_context].key = key;
+	a->context[a->n_context].value = eq + 1;
+	a->n_context++;
+	return 0;
+}
+
+static int set_name(const char **dst, const char *opt, const char *v, char *err,
+		    size_t errlen)
+{
+	if (!*v)
+		return fail(err, errlen, "--%s needs a non-empty name", opt);
+	*dst = v;
+	return 0;
+}
+
+/* Applies one option with its value (NULL for a flag). */
+static int apply(struct ctl_args *a, const struct opt *o, const char *v,
+		 char *err, size_t errlen)
+{
+	uint64_t n;
+	bool filter = a->cmd == CTL_CMD_LIST || a->cmd == CTL_CMD_WATCH;
+
+	switch (o->id) {
+	case O_HELP:
+		a->help = true;
+		return 0;
+	case O_VERSION:
+		a->version = true;
+		return 0;
+	case O_NSP:
+		if (!*v)
+			return fail(err, errlen,
+				    "--nsp needs an address (HOST:PORT)");
+		a->nsp = v;
+		return 0;
+	case O_JSON:
+		a->json = true;
+		return 0;
+	case O_TIMEOUT:
+		if (parse_seconds(v, &a->timeout_ms) < 0)
+			return fail(err, errlen,
+				    "--timeout '%s' is not a number of seconds "
+				    "(want 0 < SECONDS <= 86400)",
+				    v);
+		return 0;
+	case O_LOG_LEVEL:
+		if (log_level_parse(v, &a->log_level) < 0)
+			return fail(err, errlen,
+				    "--log-level '%s' is not one of error, "
+				    "warn, info, debug",
+				    v);
+		return 0;
+	case O_TRENCH:
+		return set_name(&a->trench, o->name, v, err, errlen);
+	case O_CONDUIT:
+		return set_name(&a->conduit, o->name, v, err, errlen);
+	case O_STREAM:
+		return set_name(&a->stream, o->name, v, err, errlen);
+	case O_IP:
+		return add_ip(a, v, err, errlen);
+	case O_TYPE:
+		if (parse_type(v, filter, &a->type) < 0)
+			return fail(
+			    err, errlen,
+			    "--type '%s' is not one of target, frontend%s", v,
+			    filter ? ", any" : "");
+		return 0;
+	case O_IDENTIFIER:
+		if (parse_u64(v, UINT32_MAX, &n) < 0)
+			return fail(err, errlen,
+				    "--identifier '%s' is not a number (want "
+				    "0..%u, 0 = lowest free)",
+				    v, UINT32_MAX);
+		a->identifier = (uint32_t)n;
+		return 0;
+	case O_STATUS:
+		if (parse_status(v, filter, &a->status) < 0)
+			return fail(
+			    err, errlen,
+			    "--status '%s' is not one of enabled, disabled%s",
+			    v, filter ? ", any" : "");
+		return 0;
+	case O_CONTEXT:
+		return add_context(a, v, err, errlen);
+	case O_KEEP:
+		a->keep = true;
+		return 0;
+	case O_REFRESH:
+		if (parse_seconds(v, &a->refresh_ms) < 0)
+			return fail(err, errlen,
+				    "--refresh '%s' is not a number of seconds "
+				    "(want 0 < SECONDS <= 86400)",
+				    v);
+		return 0;
+	case O_RESUME:
+		if (!*v)
+			return fail(err, errlen, "--resume needs a file name");
+		a->resume = v;
+		return 0;
+	case O_COUNT:
+		if (parse_u64(v, UINT64_MAX, &a->count) < 0 || a->count == 0)
+			return fail(err, errlen,
+				    "--count '%s' is not a positive number", v);
+		return 0;
+	case O_UNTIL_SYNCED:
+		a->until_synced = true;
+		return 0;
+	case O_KIND:
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			if (strcmp(v, kinds[i].name) == 0) {
+				a->kind = kinds[i].kind;
+				return 0;
+			}
+		}
+		return fail(err, errlen,
+			    "--kind '%s' is not one of trench, conduits, "
+			    "streams, flows, vips, attractors, gateways, all",
+			    v);
+	case O_WATCH:
+		a->watch = true;
+		return 0;
+	case O_COUNT_IDS:
+		break;
+	}
+	return fail(err, errlen, "internal error: option --%s", o->name);
+}
+
+/* The words that are not options, in order, option values skipped: the
+ * first three are kept, all are counted. */
+static void find_words(int argc, char **argv, const char **words,
+		       size_t *n_words)
+{
+	bool dashdash = false;
+	*n_words = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *w = argv[i];
+		if (dashdash || !is_option(w)) {
+			if (*n_words < 3)
+				words[*n_words] = w;
+			(*n_words)++;
+			continue;
+		}
+		if (strcmp(w, "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		const char *v;
+		const struct opt *o = lookup(w, &v);
+		if (o && o->arg && !v)
+			i++; /* its value, checked in the second pass */
+	}
+}
+
+/* Sets a->cmd from the words, and *extra to a word beyond the command
+ * (reported only if no option is wrong, since it is often the value of a
+ * misspelt option). */
+static int find_command(struct ctl_args *a, const char **words, size_t n_words,
+			const char **extra, char *err, size_t errlen)
+{
+	*extra = NULL;
+	if (n_words == 0) {
+		a->cmd = CTL_CMD_NONE;
+		return 0;
+	}
+	if (strcmp(words[0], "nsp") != 0) {
+		for (int c = CTL_CMD_REGISTER; c < CTL_CMD_COUNT; c++)
+			if (strcmp(words[0], cmd_words[c]) == 0)
+				return fail(err, errlen,
+					    "unknown command '%s' (did you "
+					    "mean 'nsp %s'?)",
+					    words[0], words[0]);
+		return fail(err, errlen, "unknown command '%s' (want 'nsp')",
+			    words[0]);
+	}
+	if (n_words == 1) {
+		a->cmd = CTL_CMD_NSP;
+		return 0;
+	}
+	for (int c = CTL_CMD_REGISTER; c < CTL_CMD_COUNT; c++) {
+		if (strcmp(words[1], cmd_words[c]) == 0) {
+			a->cmd = (enum ctl_cmd)c;
+			if (n_words > 2)
+				*extra = words[2];
+			return 0;
+		}
+	}
+	return fail(err, errlen,
+		    "unknown command 'nsp %s' (want register, unregister, "
+		    "list, watch or config)",
+		    words[1]);
+}
+
+/* The rules that join options: what a command requires and which
+ * options only make sense together. */
+static int check(struct ctl_args *a, const unsigned *seen, char *err,
+		 size_t errlen)
+{
+	switch (a->cmd) {
+	case CTL_CMD_NONE:
+		return fail(err, errlen, "no command given");
+	case CTL_CMD_NSP:
+		return fail(err, errlen,
+			    "nsp needs a command: register, unregister, list, "
+			    "watch or config");
+	case CTL_CMD_REGISTER:
+	case CTL_CMD_UNREGISTER:
+		if (!a->type)
+			a->type = NSP__TARGET_TYPE__TARGET;
+		if (!a->trench)
+			return fail(err, errlen, "--trench is required");
+		if (!a->conduit)
+			return fail(err, errlen, "--conduit is required");
+		if (!a->n_ips)
+			return fail(err, errlen,
+				    "--ip is required (at least one ADDR/LEN)");
+		if (a->type == NSP__TARGET_TYPE__TARGET && !a->stream)
+			return fail(err, errlen,
+				    "--stream is required for --type target");
+		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->stream)
+			return fail(err, errlen,
+				    "--stream '%s' is for --type target only "
+				    "(a frontend serves a whole conduit)",
+				    a->stream);
+		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->identifier)
+			return fail(err, errlen,
+				    "--identifier is for --type target only");
+		if (seen[O_REFRESH] && !a->keep)
+			return fail(err, errlen, "--refresh needs --keep");
+		return 0;
+	case CTL_CMD_LIST:
+	case CTL_CMD_WATCH:
+		return 0;
+	case CTL_CMD_CONFIG:
+		if (a->count && !a->watch)
+			return fail(err, errlen, "--count needs --watch");
+		return 0;
+	case CTL_CMD_COUNT:
+		break;
+	}
+	return fail(err, errlen, "internal error: command %d", (int)a->cmd);
+}
+
+int ctl_args_parse(int argc, char **argv, const char *env_nsp,
+		   struct ctl_args *a, char *err, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	a->nsp = env_nsp && *env_nsp ? env_nsp : CTL_NSP_DEFAULT;
+	a->timeout_ms = 5000;
+	a->refresh_ms = 20000;
+	a->log_level = LOG_WARN;
+	err[0] = '\0';
+
+	const char *words[3], *extra;
+	size_t n_words;
+	find_words(argc, argv, words, &n_words);
+	int r = find_command(a, words, n_words, &extra, err, errlen);
+	if (r < 0) {
+		/* A bad command word still leaves --help meaningful. */
+		for (int i = 1; i < argc; i++)
+			if (!strcmp(argv[i], "--help") ||
+			    !strcmp(argv[i], "-h"))
+				a->help = true;
+		if (a->help) {
+			err[0] = '\0';
+			return 0;
+		}
+		return r;
+	}
+
+	unsigned seen[O_COUNT_IDS] = {0};
+	bool dashdash = false;
+	int first_err = 0;
+	char first_msg[256] = "";
+	for (int i = 1; i < argc; i++) {
+		const char *w = argv[i];
+		if (dashdash || !is_option(w))
+			continue;
+		if (strcmp(w, "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		const char *v;
+		const struct opt *o = lookup(w, &v);
+		if (!o) {
+			r = fail(err, errlen, "unknown option '%s'", w);
+		} else if (!(o->cmds & (1u << a->cmd))) {
+			r = fail(err, errlen, "--%s is not an option of '%s'",
+				 o->name,
+				 a->cmd == CTL_CMD_NONE ? "straitctl"
+							: ctl_cmd_name(a->cmd));
+		} else if (!o->arg && v) {
+			r = fail(err, errlen, "--%s takes no value (got '%s')",
+				 o->name, v);
+		} else if (o->arg && !v && i + 1 >= argc) {
+			r = fail(err, errlen, "--%s needs a value", o->name);
+		} else if (o->arg && !v && argv[i + 1][0] == '-' &&
+			   argv[i + 1][1] == '-') {
+			/* "--trench --conduit lb" is a forgotten value, not a
+			 * trench named "--conduit"; --trench=--x still works.
+			 */
+			r = fail(err, errlen,
+				 "--%s needs a value (got the option '%s')",
+				 o->name, argv[i + 1]);
+		} else if (seen[o->id] && !o->repeat) {
+			r = fail(err, errlen, "--%s is given twice", o->name);
+			if (o->arg && !v)
+				i++;
+		} else {
+			if (o->arg && !v)
+				v = argv[++i];
+			seen[o->id]++;
+			r = apply(a, o, v, err, errlen);
+		}
+		if (r < 0 && !first_err) {
+			first_err = r;
+			snprintf(first_msg, sizeof(first_msg), "%s", err);
+		}
+	}
+	if (a->help || a->version) {
+		err[0] = '\0';
+		return 0;
+	}
+	if (first_err) {
+		snprintf(err, errlen, "%s", first_msg);
+		return first_err;
+	}
+	if (extra)
+		return fail(err, errlen, "unexpected argument '%s'", extra);
+	return check(a, seen, err, errlen);
+}
+
+void ctl_args_free(struct ctl_args *a)
+{
+	for (size_t i = 0; i < a->n_context; i++)
+		free(a->context[i].key);
+	a->n_context = 0;
+}
