@@ -1,0 +1,14 @@
+/* The commands straitctl runs, one struct ctl_command each (session.h).
+ * The `nsp` group talks to strait-nsp (proto/nsp.proto). */
+#ifndef STRAIT_CTL_COMMAND_H
+#define STRAIT_CTL_COMMAND_H
+
+#include "session.h"
+
+extern const struct ctl_command ctl_nsp_register;   /* and unregister */
+extern const struct ctl_command ctl_nsp_unregister; /* one-shot */
+extern const struct ctl_command ctl_nsp_list;
+extern const struct ctl_command ctl_nsp_watch;
+extern const struct ctl_command ctl_nsp_config;
+
+#endif

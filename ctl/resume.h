@@ -1,0 +1,31 @@
+/* The --resume file of `nsp watch`: where a watcher left off.
+ *
+ * One line, "STORE_ID REVISION\n", both decimal 64-bit numbers. Revision 0
+ * means "no usable position" (nothing seen yet, or stopped inside a
+ * snapshot): the next watch starts with a snapshot.
+ *
+ * Saving writes FILE.tmp and renames it over FILE, so a reader (or a
+ * restart after kill -9) sees the old line or the new one, never a torn
+ * one. There is no fsync: the position survives the process dying, not
+ * the machine crashing, and a watcher writes after every message.
+ */
+#ifndef STRAIT_CTL_RESUME_H
+#define STRAIT_CTL_RESUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctl_resume {
+	uint64_t store_id;
+	uint64_t revision;
+};
+
+/* Reads path into *pos. Returns 0; -ENOENT when the file does not exist
+ * (*pos is zeroed: start from scratch); -EINVAL when it does not hold one
+ * valid line; another negative errno when it cannot be read. */
+int ctl_resume_load(const char *path, struct ctl_resume *pos);
+
+/* Writes *pos to path atomically (above). Returns 0 or a negative errno. */
+int ctl_resume_save(const char *path, const struct ctl_resume *pos);
+
+#endif
