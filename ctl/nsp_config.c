@@ -2,8 +2,12 @@
  * (--watch: Watch<Kind>, or WatchAll without --kind).
  *
  * A watch re-issued after a reconnect carries the last revision printed,
- * so the server answers only when the configuration has changed since
- * (docs/nsp.md, Configuration watches): nothing is printed twice.
+ * so the same server run answers only when the configuration has changed
+ * since (docs/nsp.md, Configuration watches). A restarted server counts
+ * from a new base and cannot know what that revision held, so it answers
+ * at once, possibly with the same lists: printed again, with the new
+ * revision. Comparing the lists here to hide that would also hide the
+ * revision change, which a consumer may be keyed on.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -198,6 +198,7 @@ void ctl_session_call_failed(struct ctl_session *s, const char *what,
 
 int ctl_session_emit(struct ctl_session *s, const struct buf *out)
 {
+	errno = 0;
 	if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len)
 		goto failed;
 	if (fflush(stdout) == 0)
