@@ -182,21 +182,27 @@ static void on_watch(void *data, const Rpc__Status *st,
 				 strerror(-err));
 		goto out;
 	}
+	/* Recorded around the printing (resume.h): a kill between the two
+	 * repeats this message's events on restart rather than losing them,
+	 * and the window for it is two consecutive system calls. */
+	if (a->resume) {
+		err = ctl_resume_prepare(a->resume, &w->pos);
+		if (err)
+			goto resume_failed;
+	}
 	if (ctl_session_emit(s, &out) < 0)
 		goto out;
-	/* Printed first, then recorded: a kill in between repeats this
-	 * message's events on restart rather than losing them. */
 	if (a->resume) {
-		err = ctl_resume_save(a->resume, &w->pos);
-		if (err) {
-			ctl_session_fail(s, CTL_EXIT_REFUSED,
-					 "--resume '%s': cannot write: %s",
-					 a->resume, strerror(-err));
-			goto out;
-		}
+		err = ctl_resume_commit(a->resume);
+		if (err)
+			goto resume_failed;
 	}
 	if (done)
 		ctl_session_finish(s, CTL_EXIT_OK);
+	goto out;
+resume_failed:
+	ctl_session_fail(s, CTL_EXIT_REFUSED, "--resume '%s': cannot write: %s",
+			 a->resume, strerror(-err));
 out:
 	buf_free(&out);
 }
@@ -250,15 +256,25 @@ static void watch_init(struct ctl_session *s)
 	if (!a->resume)
 		return;
 	int err = ctl_resume_load(a->resume, &w->pos);
+	if (err == -ENOENT) {
+		/* Writing the empty position now finds an unwritable FILE
+		 * before anything is printed, not after the snapshot. */
+		err = ctl_resume_save(a->resume, &w->pos);
+		if (err)
+			ctl_session_fail(s, CTL_EXIT_USAGE,
+					 "--resume '%s': cannot write: %s",
+					 a->resume, strerror(-err));
+		return;
+	}
 	if (err == -EINVAL)
 		ctl_session_fail(
 		    s, CTL_EXIT_USAGE,
 		    "--resume '%s' does not hold one line 'STORE_ID REVISION'",
 		    a->resume);
-	else if (err && err != -ENOENT)
+	else if (err)
 		ctl_session_fail(s, CTL_EXIT_USAGE, "--resume '%s': %s",
 				 a->resume, strerror(-err));
-	else if (!err)
+	else
 		log_info("resuming after revision %" PRIu64
 			 " of store %" PRIu64,
 			 w->pos.revision, w->pos.store_id);

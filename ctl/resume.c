@@ -47,11 +47,19 @@ int ctl_resume_load(const char *path, struct ctl_resume *pos)
 	return 0;
 }
 
-int ctl_resume_save(const char *path, const struct ctl_resume *pos)
+static int tmp_name(const char *path, char *tmp, size_t size)
+{
+	if (snprintf(tmp, size, "%s.tmp", path) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int ctl_resume_prepare(const char *path, const struct ctl_resume *pos)
 {
 	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
+	int err = tmp_name(path, tmp, sizeof(tmp));
+	if (err)
+		return err;
 	char line[64];
 	int len = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 "\n",
 			   pos->store_id, pos->revision);
@@ -59,14 +67,30 @@ int ctl_resume_save(const char *path, const struct ctl_resume *pos)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	int err = 0;
 	if (write(fd, line, (size_t)len) != len)
 		err = errno ? -errno : -EIO;
 	if (close(fd) < 0 && !err)
 		err = -errno;
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
 	if (err)
 		unlink(tmp);
 	return err;
+}
+
+int ctl_resume_commit(const char *path)
+{
+	char tmp[4096];
+	int err = tmp_name(path, tmp, sizeof(tmp));
+	if (err)
+		return err;
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		unlink(tmp);
+	}
+	return err;
+}
+
+int ctl_resume_save(const char *path, const struct ctl_resume *pos)
+{
+	int err = ctl_resume_prepare(path, pos);
+	return err ? err : ctl_resume_commit(path);
 }

@@ -28,4 +28,14 @@ int ctl_resume_load(const char *path, struct ctl_resume *pos);
 /* Writes *pos to path atomically (above). Returns 0 or a negative errno. */
 int ctl_resume_save(const char *path, const struct ctl_resume *pos);
 
+/* The two halves of ctl_resume_save(), for a caller that has output to
+ * put between them: prepare writes FILE.tmp, commit renames it over FILE.
+ * Prepare before printing and commit after, and the only moment at which
+ * a kill makes the printed and the recorded position differ is between
+ * the output's write() and the rename(): two consecutive system calls.
+ * A kill after prepare leaves FILE.tmp behind, which is harmless: the next
+ * prepare truncates it. Both return 0 or a negative errno. */
+int ctl_resume_prepare(const char *path, const struct ctl_resume *pos);
+int ctl_resume_commit(const char *path);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "session.h"
@@ -198,13 +199,26 @@ void ctl_session_call_failed(struct ctl_session *s, const char *what,
 
 int ctl_session_emit(struct ctl_session *s, const struct buf *out)
 {
-	errno = 0;
-	if (out->len && fwrite(out->data, 1, out->len, stdout) != out->len)
-		goto failed;
-	if (fflush(stdout) == 0)
+	/* write() rather than stdio: a message goes out in one system call
+	 * (for a file, or a pipe with room), so a watcher killed at any
+	 * moment leaves whole messages, and --resume's window stays small. */
+	const char *p = out->data;
+	size_t left = out->len;
+	int err = 0;
+	fflush(stdout); /* nothing should be pending, but keep the order */
+	while (left && !err) {
+		ssize_t n = write(STDOUT_FILENO, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? -errno : -EIO;
+		else {
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+	if (!err)
 		return 0;
-failed:;
-	int err = errno ? -errno : -EIO;
 	if (err == -EPIPE)
 		ctl_session_finish(s, CTL_EXIT_REFUSED);
 	else

@@ -111,9 +111,9 @@ void ctl_session_call_failed(struct ctl_session *s, const char *what,
  * because the server answered with that status. */
 bool ctl_session_conn_lost(const struct ctl_session *s, const Rpc__Status *st);
 
-/* Writes out to stdout and flushes it. On failure finishes with exit 1
- * (quietly for a closed pipe) and returns a negative errno; the caller
- * must stop then. */
+/* Writes out to stdout (file descriptor 1, in as few write() calls as
+ * the kernel takes). On failure finishes with exit 1 (quietly for a
+ * closed pipe) and returns a negative errno; the caller must stop then. */
 int ctl_session_emit(struct ctl_session *s, const struct buf *out);
 
 #endif
