@@ -19,7 +19,7 @@ cleanup() {
     echo "--- logs of the failed test ($WORK) ---"
     for f in "$WORK"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 30 "$f"; }; done
   fi
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
   exit $rc
 }
 trap cleanup EXIT
@@ -54,6 +54,14 @@ start_nsp() {
 }
 
 ctl() { "$BIN/straitctl" --nsp "127.0.0.1:$NSP_PORT" "$@"; }
+
+# ctl_bg ARGS... [>FILE]: straitctl in the background, itself (not a
+# subshell around it), so BG_PID can be signalled; cleanup kills it.
+ctl_bg() {
+  "$BIN/straitctl" --nsp "127.0.0.1:$NSP_PORT" "$@" &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
 
 # A trench configuration with one conduit and the given streams
 # ("name:max" each).

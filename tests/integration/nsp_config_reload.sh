@@ -25,8 +25,7 @@ METRICS=$((BASE_PORT + 1))
 start_nsp nsp "$NSP_PORT" -c "$cm" --config-poll 0 -m "127.0.0.1:$METRICS"
 
 for i in 1 2 3; do
-  ctl --json nsp config --watch --kind vips >"$WORK/w$i.out" 2>"$WORK/w$i.log" &
-  PIDS+=($!)
+  ctl_bg --json nsp config --watch --kind vips >"$WORK/w$i.out" 2>"$WORK/w$i.log"
 done
 lines() { [ "$(grep -c . "$WORK/w$1.out" 2>/dev/null || true)" -ge "$2" ]; }
 vips_in() { sed -n "${2}p" "$WORK/w$1.out" | jq -r '[.vips[].address] | sort | join(" ")'; }
