@@ -372,6 +372,17 @@ static void drop(struct nsp_registry *r, struct entry *e, bool logged)
 	free(e);
 }
 
+/* The stream's name as users write it, "trench/conduit/stream", from its
+ * key "trench|conduit|stream". */
+static const char *stream_name(const struct stream *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", s->key);
+	for (char *p = buf; *p; p++)
+		if (*p == '|')
+			*p = '/';
+	return buf;
+}
+
 /* Settles the identifier of new registration n (whose key may be held by
  * cur already) in stream s with max-targets max. Reserves room in s so that
  * taking the result cannot fail. Returns the identifier or a negative errno
@@ -383,6 +394,7 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	uint32_t asked = n->msg.identifier;
 	uint32_t own = cur ? cur->tgt->msg.identifier : 0;
 	uint32_t id;
+	char name[3 * NSP_NAME_MAX + 3];
 	int rc;
 
 	if (asked == 0 && own) {
@@ -393,11 +405,11 @@ static int pick_identifier(struct stream *s, uint32_t max,
 			return fail(-ENOSPC, err, errlen,
 				    "stream %s is full: all %u identifiers "
 				    "are taken",
-				    s->key, max);
+				    stream_name(s, name, sizeof(name)), max);
 	} else if (asked > max) {
 		return fail(-ERANGE, err, errlen,
 			    "identifier %u is out of range 1..%u of stream %s",
-			    asked, max, s->key);
+			    asked, max, stream_name(s, name, sizeof(name)));
 	} else {
 		const struct entry *holder = nsp_idset_holder(&s->ids, asked);
 		if (holder && holder != cur) {
@@ -406,7 +418,8 @@ static int pick_identifier(struct stream *s, uint32_t max,
 			return fail(-EEXIST, err, errlen,
 				    "identifier %u of stream %s is held by "
 				    "target %s",
-				    asked, s->key, ips);
+				    asked, stream_name(s, name, sizeof(name)),
+				    ips);
 		}
 		id = asked;
 	}
@@ -433,7 +446,7 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 	rc = r->cfg.lookup(r->cfg.ctx, &n->ref);
 	if (rc < 0) {
 		if (rc != -ENOENT)
-			fail(rc, err, errlen, "looking up stream %s|%s|%s: %s",
+			fail(rc, err, errlen, "looking up stream %s/%s/%s: %s",
 			     n->ref.trench, n->ref.conduit, n->ref.stream,
 			     strerror(-rc));
 		else if (n->msg.type == NSP__TARGET_TYPE__FRONTEND)
@@ -443,7 +456,7 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 			     n->ref.trench, n->ref.conduit);
 		else
 			fail(rc, err, errlen,
-			     "stream %s|%s|%s is not in the configuration",
+			     "stream %s/%s/%s is not in the configuration",
 			     n->ref.trench, n->ref.conduit, n->ref.stream);
 		goto put_n;
 	}
