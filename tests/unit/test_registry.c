@@ -538,13 +538,13 @@ static void test_unknown_stream(void **state)
 	struct tb b;
 	mk(&b, "s9", "10.0.0.1/24");
 	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
-	assert_non_null(strstr(f->err, "t1|c1|s9"));
+	assert_non_null(strstr(f->err, "t1/c1/s9"));
 	b.ref.trench = "t9";
 	b.ref.stream = "s1";
 	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
 	b.ref.trench = "tio";
 	assert_int_equal(reg(f, &b.t, 0), -EIO);
-	assert_non_null(strstr(f->err, "tio|c1|s1"));
+	assert_non_null(strstr(f->err, "tio/c1/s1"));
 	assert_int_equal(nsp_registry_count(f->r), 0);
 	assert_int_equal(nsp_registry_revision(f->r), 0);
 	fix_free(f);
