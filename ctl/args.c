@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errtext.h"
 #include "args.h"
 #include "cidr.h"
 #include "nsp.pb-c.h"
@@ -131,18 +132,6 @@ const char *ctl_kind_name(enum ctl_kind kind)
 								 : "?";
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 /* Finds the option an argument names. "--name" and "--name=value" match
  * long names, "-h" and "-V" short ones. Sets *value to the text after '='
  * (or NULL). Returns NULL for an unknown option. */
@@ -232,19 +221,19 @@ static int add_ip(struct ctl_args *a, const char *v, char *err, size_t errlen)
 {
 	struct cidr c, prev;
 	if (cidr_parse(v, &c) < 0)
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "--ip '%s' is not a prefix (want ADDR/LEN)", v);
 	for (size_t i = 0; i < a->n_ips; i++) {
 		cidr_parse(a->ips[i], &prev);
 		if (cidr_equal(&c, &prev) && strcmp(v, a->ips[i]) == 0)
-			return fail(err, errlen, "--ip '%s' is given twice", v);
+			return errtext(-EINVAL, err, errlen, "--ip '%s' is given twice", v);
 		if (cidr_equal(&c, &prev))
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--ip '%s' is given twice (as '%s')", v,
 				    a->ips[i]);
 	}
 	if (a->n_ips == CTL_MAX_IPS)
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "--ip '%s': a target has at most %d addresses", v,
 			    CTL_MAX_IPS);
 	a->ips[a->n_ips++] = v;
@@ -256,7 +245,7 @@ static int add_context(struct ctl_args *a, const char *v, char *err,
 {
 	const char *eq = strchr(v, '=');
 	if (!eq || eq == v)
-		return fail(
+		return errtext(-EINVAL, 
 		    err, errlen,
 		    "--context '%s' is not KEY=VALUE (want a non-empty key)",
 		    v);
@@ -264,16 +253,16 @@ static int add_context(struct ctl_args *a, const char *v, char *err,
 	for (size_t i = 0; i < a->n_context; i++)
 		if (strlen(a->context[i].key) == klen &&
 		    strncmp(a->context[i].key, v, klen) == 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--context key '%.*s' is given twice",
 				    (int)klen, v);
 	if (a->n_context == CTL_MAX_CONTEXT)
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "--context '%s': at most %d entries are accepted",
 			    v, CTL_MAX_CONTEXT);
 	char *key = strndup(v, klen);
 	if (!key)
-		return fail(err, errlen, "out of memory");
+		return errtext(-EINVAL, err, errlen, "out of memory");
 	a->context[a->n_context].key = key;
 	a->context[a->n_context].value = eq + 1;
 	a->n_context++;
@@ -284,7 +273,7 @@ static int set_name(const char **dst, const char *opt, const char *v, char *err,
 		    size_t errlen)
 {
 	if (!*v)
-		return fail(err, errlen, "--%s needs a non-empty name", opt);
+		return errtext(-EINVAL, err, errlen, "--%s needs a non-empty name", opt);
 	*dst = v;
 	return 0;
 }
@@ -305,7 +294,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_NSP:
 		if (!*v)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--nsp needs an address (HOST:PORT)");
 		a->nsp = v;
 		return 0;
@@ -314,14 +303,14 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_TIMEOUT:
 		if (parse_seconds(v, &a->timeout_ms) < 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--timeout '%s' is not a number of seconds "
 				    "(want 0 < SECONDS <= 86400)",
 				    v);
 		return 0;
 	case O_LOG_LEVEL:
 		if (log_level_parse(v, &a->log_level) < 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--log-level '%s' is not one of error, "
 				    "warn, info, debug",
 				    v);
@@ -336,14 +325,14 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return add_ip(a, v, err, errlen);
 	case O_TYPE:
 		if (parse_type(v, filter, &a->type) < 0)
-			return fail(
+			return errtext(-EINVAL, 
 			    err, errlen,
 			    "--type '%s' is not one of target, frontend%s", v,
 			    filter ? ", any" : "");
 		return 0;
 	case O_IDENTIFIER:
 		if (parse_u64(v, UINT32_MAX, &n) < 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--identifier '%s' is not a number (want "
 				    "0..%u, 0 = lowest free)",
 				    v, UINT32_MAX);
@@ -351,7 +340,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_STATUS:
 		if (parse_status(v, filter, &a->status) < 0)
-			return fail(
+			return errtext(-EINVAL, 
 			    err, errlen,
 			    "--status '%s' is not one of enabled, disabled%s",
 			    v, filter ? ", any" : "");
@@ -363,19 +352,19 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_REFRESH:
 		if (parse_seconds(v, &a->refresh_ms) < 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--refresh '%s' is not a number of seconds "
 				    "(want 0 < SECONDS <= 86400)",
 				    v);
 		return 0;
 	case O_RESUME:
 		if (!*v)
-			return fail(err, errlen, "--resume needs a file name");
+			return errtext(-EINVAL, err, errlen, "--resume needs a file name");
 		a->resume = v;
 		return 0;
 	case O_COUNT:
 		if (parse_u64(v, UINT64_MAX, &a->count) < 0 || a->count == 0)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--count '%s' is not a positive number", v);
 		return 0;
 	case O_UNTIL_SYNCED:
@@ -388,7 +377,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 				return 0;
 			}
 		}
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "--kind '%s' is not one of trench, conduits, "
 			    "streams, flows, vips, attractors, gateways, all",
 			    v);
@@ -398,7 +387,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 	case O_COUNT_IDS:
 		break;
 	}
-	return fail(err, errlen, "internal error: option --%s", o->name);
+	return errtext(-EINVAL, err, errlen, "internal error: option --%s", o->name);
 }
 
 /* The words that are not options, in order, option values skipped: the
@@ -441,11 +430,11 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 	if (strcmp(words[0], "nsp") != 0) {
 		for (int c = CTL_CMD_REGISTER; c < CTL_CMD_COUNT; c++)
 			if (strcmp(words[0], cmd_words[c]) == 0)
-				return fail(err, errlen,
+				return errtext(-EINVAL, err, errlen,
 					    "unknown command '%s' (did you "
 					    "mean 'nsp %s'?)",
 					    words[0], words[0]);
-		return fail(err, errlen, "unknown command '%s' (want 'nsp')",
+		return errtext(-EINVAL, err, errlen, "unknown command '%s' (want 'nsp')",
 			    words[0]);
 	}
 	if (n_words == 1) {
@@ -460,7 +449,7 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 			return 0;
 		}
 	}
-	return fail(err, errlen,
+	return errtext(-EINVAL, err, errlen,
 		    "unknown command 'nsp %s' (want register, unregister, "
 		    "list, watch or config)",
 		    words[1]);
@@ -473,9 +462,9 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 {
 	switch (a->cmd) {
 	case CTL_CMD_NONE:
-		return fail(err, errlen, "no command given");
+		return errtext(-EINVAL, err, errlen, "no command given");
 	case CTL_CMD_NSP:
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "nsp needs a command: register, unregister, list, "
 			    "watch or config");
 	case CTL_CMD_REGISTER:
@@ -483,37 +472,37 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 		if (!a->type)
 			a->type = NSP__TARGET_TYPE__TARGET;
 		if (!a->trench)
-			return fail(err, errlen, "--trench is required");
+			return errtext(-EINVAL, err, errlen, "--trench is required");
 		if (!a->conduit)
-			return fail(err, errlen, "--conduit is required");
+			return errtext(-EINVAL, err, errlen, "--conduit is required");
 		if (!a->n_ips)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--ip is required (at least one ADDR/LEN)");
 		if (a->type == NSP__TARGET_TYPE__TARGET && !a->stream)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--stream is required for --type target");
 		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->stream)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--stream '%s' is for --type target only "
 				    "(a frontend serves a whole conduit)",
 				    a->stream);
 		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->identifier)
-			return fail(err, errlen,
+			return errtext(-EINVAL, err, errlen,
 				    "--identifier is for --type target only");
 		if (seen[O_REFRESH] && !a->keep)
-			return fail(err, errlen, "--refresh needs --keep");
+			return errtext(-EINVAL, err, errlen, "--refresh needs --keep");
 		return 0;
 	case CTL_CMD_LIST:
 	case CTL_CMD_WATCH:
 		return 0;
 	case CTL_CMD_CONFIG:
 		if (a->count && !a->watch)
-			return fail(err, errlen, "--count needs --watch");
+			return errtext(-EINVAL, err, errlen, "--count needs --watch");
 		return 0;
 	case CTL_CMD_COUNT:
 		break;
 	}
-	return fail(err, errlen, "internal error: command %d", (int)a->cmd);
+	return errtext(-EINVAL, err, errlen, "internal error: command %d", (int)a->cmd);
 }
 
 int ctl_args_parse(int argc, char **argv, const char *env_nsp,
@@ -558,27 +547,27 @@ int ctl_args_parse(int argc, char **argv, const char *env_nsp,
 		const char *v;
 		const struct opt *o = lookup(w, &v);
 		if (!o) {
-			r = fail(err, errlen, "unknown option '%s'", w);
+			r = errtext(-EINVAL, err, errlen, "unknown option '%s'", w);
 		} else if (!(o->cmds & (1u << a->cmd))) {
-			r = fail(err, errlen, "--%s is not an option of '%s'",
+			r = errtext(-EINVAL, err, errlen, "--%s is not an option of '%s'",
 				 o->name,
 				 a->cmd == CTL_CMD_NONE ? "straitctl"
 							: ctl_cmd_name(a->cmd));
 		} else if (!o->arg && v) {
-			r = fail(err, errlen, "--%s takes no value (got '%s')",
+			r = errtext(-EINVAL, err, errlen, "--%s takes no value (got '%s')",
 				 o->name, v);
 		} else if (o->arg && !v && i + 1 >= argc) {
-			r = fail(err, errlen, "--%s needs a value", o->name);
+			r = errtext(-EINVAL, err, errlen, "--%s needs a value", o->name);
 		} else if (o->arg && !v && argv[i + 1][0] == '-' &&
 			   argv[i + 1][1] == '-') {
 			/* "--trench --conduit lb" is a forgotten value, not a
 			 * trench named "--conduit"; --trench=--x still works.
 			 */
-			r = fail(err, errlen,
+			r = errtext(-EINVAL, err, errlen,
 				 "--%s needs a value (got the option '%s')",
 				 o->name, argv[i + 1]);
 		} else if (seen[o->id] && !o->repeat) {
-			r = fail(err, errlen, "--%s is given twice", o->name);
+			r = errtext(-EINVAL, err, errlen, "--%s is given twice", o->name);
 			if (o->arg && !v)
 				i++;
 		} else {
@@ -601,7 +590,7 @@ int ctl_args_parse(int argc, char **argv, const char *env_nsp,
 		return first_err;
 	}
 	if (extra)
-		return fail(err, errlen, "unexpected argument '%s'", extra);
+		return errtext(-EINVAL, err, errlen, "unexpected argument '%s'", extra);
 	return check(a, seen, err, errlen);
 }
 

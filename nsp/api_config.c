@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "nsp.h"
+#include "pbcopy.h"
 
 enum {
 	K_TRENCH = 1 << 0,
@@ -215,13 +216,8 @@ static void on_watch(struct rpc_call *call, const ProtobufCMessage *m,
 	struct nsp *n = data;
 	const Nsp__ConfigRequest *req = (const Nsp__ConfigRequest *)m;
 	struct config_watch *w = calloc(1, sizeof(*w));
-	size_t len = nsp__config_request__get_packed_size(req);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (w && buf) {
-		nsp__config_request__pack(req, buf);
-		w->req = nsp__config_request__unpack(NULL, len, buf);
-	}
-	free(buf);
+	if (w)
+		w->req = (Nsp__ConfigRequest *)pb_copy(&req->base);
 	if (!w || !w->req) {
 		free(w);
 		rpc_call_end(call, RPC__CODE__RESOURCE_EXHAUSTED,

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "nsp.h"
+#include "pbcopy.h"
 
 #define BATCH 512 /* events or snapshot entries per message */
 
@@ -385,27 +386,15 @@ static void on_watch_closed(struct rpc_call *call, void *data)
 	unlink_watch(data);
 }
 
-static Nsp__TargetFilter *copy_filter(const Nsp__TargetFilter *f)
-{
-	if (!f)
-		return NULL;
-	size_t len = nsp__target_filter__get_packed_size(f);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (!buf)
-		return NULL;
-	nsp__target_filter__pack(f, buf);
-	Nsp__TargetFilter *copy = nsp__target_filter__unpack(NULL, len, buf);
-	free(buf);
-	return copy;
-}
-
 static void on_watch(struct rpc_call *call, const ProtobufCMessage *m,
 		     void *data)
 {
 	struct nsp *n = data;
 	const Nsp__TargetWatchRequest *req = (const Nsp__TargetWatchRequest *)m;
 	struct target_watch *w = calloc(1, sizeof(*w));
-	if (!w || (req->filter && !(w->filter = copy_filter(req->filter)))) {
+	if (w && req->filter)
+		w->filter = (Nsp__TargetFilter *)pb_copy(&req->filter->base);
+	if (!w || (req->filter && !w->filter)) {
 		free(w);
 		rpc_call_end(call, RPC__CODE__RESOURCE_EXHAUSTED,
 			     "out of memory");

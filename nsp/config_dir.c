@@ -1,5 +1,6 @@
 /* Reading a configuration directory: the only part of the configuration
  * parser that does I/O. */
+#include "errtext.h"
 #include "config.h"
 
 #include <dirent.h>
@@ -13,21 +14,6 @@
 #include <unistd.h>
 
 #define DIR_PREFIX "meridio-configuration-"
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* The trench named by the directory's last component, or NULL. */
 static char *default_trench(const char *dir)
@@ -62,15 +48,15 @@ static int read_file(int dfd, const char *dir, const char *name, char **text,
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s/%s: %s", dir, name,
+		return errtext(-errno, err, errlen, "%s/%s: %s", dir, name,
 			    strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		rc = fail(err, errlen, -errno, "%s/%s: %s", dir, name,
+		rc = errtext(-errno, err, errlen, "%s/%s: %s", dir, name,
 			  strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(err, errlen, -EINVAL, "%s/%s: not a regular file",
+		rc = errtext(-EINVAL, err, errlen, "%s/%s: not a regular file",
 			  dir, name);
 		goto out;
 	}
@@ -104,7 +90,7 @@ static int read_file(int dfd, const char *dir, const char *name, char **text,
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			rc = fail(err, errlen, -errno, "%s/%s: %s", dir, name,
+			rc = errtext(-errno, err, errlen, "%s/%s: %s", dir, name,
 				  strerror(errno));
 			goto out;
 		}
@@ -113,7 +99,7 @@ static int read_file(int dfd, const char *dir, const char *name, char **text,
 		n += (size_t)got;
 	}
 	if (n > NSP_CONFIG_MAX_FILE) {
-		rc = fail(err, errlen, -EINVAL,
+		rc = errtext(-EINVAL, err, errlen,
 			  "%s: the file is larger than %u bytes", name,
 			  NSP_CONFIG_MAX_FILE);
 		goto out;
@@ -137,11 +123,11 @@ static int check_names(int dfd, const char *dir, char *err, size_t errlen)
 	int rc = 0;
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", dir,
+		return errtext(-errno, err, errlen, "%s: %s", dir,
 			    strerror(errno));
 	d = fdopendir(fd);
 	if (!d) {
-		rc = fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		rc = errtext(-errno, err, errlen, "%s: %s", dir, strerror(errno));
 		close(fd);
 		return rc;
 	}
@@ -152,14 +138,14 @@ static int check_names(int dfd, const char *dir, char *err, size_t errlen)
 		for (size_t k = 0; k < NSP_CFG_KINDS && !known; k++)
 			known = strcmp(de->d_name, nsp_config_file[k]) == 0;
 		if (!known)
-			rc = fail(err, errlen, -EINVAL,
+			rc = errtext(-EINVAL, err, errlen,
 				  "%s: unknown file \"%.64s\" (expected "
 				  "trench, conduits, streams, flows, vips, "
 				  "attractors or gateways)",
 				  dir, de->d_name);
 	}
 	if (rc == 0 && errno)
-		rc = fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		rc = errtext(-errno, err, errlen, "%s: %s", dir, strerror(errno));
 	closedir(d);
 	return rc;
 }
@@ -174,14 +160,14 @@ int nsp_config_load_dir(const char *dir, struct nsp_config **out, char *err,
 
 	top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
-		return fail(err, errlen, -errno, "%s: %s", dir,
+		return errtext(-errno, err, errlen, "%s: %s", dir,
 			    strerror(errno));
 	/* Kubernetes writes a new timestamped directory, then renames a new
 	 * "..data" symlink over the old one; the visible names are symlinks
 	 * through "..data". Opening "..data" once pins one generation. */
 	src = openat(top, "..data", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (src < 0 && errno != ENOENT) {
-		rc = fail(err, errlen, -errno, "%s/..data: %s", dir,
+		rc = errtext(-errno, err, errlen, "%s/..data: %s", dir,
 			  strerror(errno));
 		goto close_top;
 	}

@@ -1,3 +1,4 @@
+#include "errtext.h"
 #include "registry.h"
 
 #include <errno.h>
@@ -65,18 +66,6 @@ struct nsp_registry {
 };
 
 #define MIN_BUCKETS 64
-
-__attribute__((format(printf, 4, 5))) static int
-fail(int rc, char *err, size_t len, const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int default_lookup(void *ctx, const Nsp__StreamRef *ref)
 {
@@ -402,12 +391,12 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	} else if (asked == 0) {
 		id = nsp_idset_lowest_free(&s->ids, max);
 		if (!id)
-			return fail(-ENOSPC, err, errlen,
+			return errtext(-ENOSPC, err, errlen,
 				    "stream %s is full: all %u identifiers "
 				    "are taken",
 				    stream_name(s, name, sizeof(name)), max);
 	} else if (asked > max) {
-		return fail(-ERANGE, err, errlen,
+		return errtext(-ERANGE, err, errlen,
 			    "identifier %u is out of range 1..%u of stream %s",
 			    asked, max, stream_name(s, name, sizeof(name)));
 	} else {
@@ -415,7 +404,7 @@ static int pick_identifier(struct stream *s, uint32_t max,
 		if (holder && holder != cur) {
 			char ips[256];
 			nsp_tgt_ips(&holder->tgt->msg, ips, sizeof(ips));
-			return fail(-EEXIST, err, errlen,
+			return errtext(-EEXIST, err, errlen,
 				    "identifier %u of stream %s is held by "
 				    "target %s",
 				    asked, stream_name(s, name, sizeof(name)),
@@ -425,8 +414,27 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	}
 	rc = nsp_idset_reserve(&s->ids, id);
 	if (rc < 0)
-		return fail(rc, err, errlen, "out of memory");
+		return errtext(rc, err, errlen, "out of memory");
 	return (int)id;
+}
+
+/* Makes the entry of new target n (stream s, or NULL for a frontend),
+ * whose identifier room in s is reserved already: it takes the identifier
+ * and the key, and its lease starts at now_ms. NULL when out of memory, with
+ * nothing changed. */
+static struct entry *insert(struct nsp_registry *r, struct nsp_tgt *n,
+			    struct stream *s, uint64_t now_ms)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->tgt = n;
+	e->stream = s;
+	if (s)
+		nsp_idset_take(&s->ids, n->msg.identifier, e);
+	table_add(r, e);
+	list_append(r, e, now_ms);
+	return e;
 }
 
 int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
@@ -440,22 +448,22 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 
 	rc = nsp_tgt_new(t, &n, err, errlen);
 	if (rc < 0)
-		return rc == -ENOMEM ? fail(rc, err, errlen, "out of memory")
+		return rc == -ENOMEM ? errtext(rc, err, errlen, "out of memory")
 				     : rc;
 
 	rc = r->cfg.lookup(r->cfg.ctx, &n->ref);
 	if (rc < 0) {
 		if (rc != -ENOENT)
-			fail(rc, err, errlen, "looking up stream %s/%s/%s: %s",
+			errtext(rc, err, errlen, "looking up stream %s/%s/%s: %s",
 			     n->ref.trench, n->ref.conduit, n->ref.stream,
 			     strerror(-rc));
 		else if (n->msg.type == NSP__TARGET_TYPE__FRONTEND)
-			fail(rc, err, errlen,
+			errtext(rc, err, errlen,
 			     "trench \"%s\" or its conduit \"%s\" is not in "
 			     "the configuration",
 			     n->ref.trench, n->ref.conduit);
 		else
-			fail(rc, err, errlen,
+			errtext(rc, err, errlen,
 			     "stream %s/%s/%s is not in the configuration",
 			     n->ref.trench, n->ref.conduit, n->ref.stream);
 		goto put_n;
@@ -469,7 +477,7 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 	if (n->msg.type == NSP__TARGET_TYPE__TARGET) {
 		s = get_stream(r, &n->ref);
 		if (!s) {
-			rc = fail(-ENOMEM, err, errlen, "out of memory");
+			rc = errtext(-ENOMEM, err, errlen, "out of memory");
 			goto put_n;
 		}
 		rc = pick_identifier(s, max, e, n, err, errlen);
@@ -498,17 +506,11 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 		e->tgt = n;
 		refresh(r, e, now_ms);
 	} else {
-		e = calloc(1, sizeof(*e));
+		e = insert(r, n, s, now_ms);
 		if (!e) {
-			rc = fail(-ENOMEM, err, errlen, "out of memory");
+			rc = errtext(-ENOMEM, err, errlen, "out of memory");
 			goto put_stream;
 		}
-		e->tgt = n;
-		e->stream = s;
-		if (s)
-			nsp_idset_take(&s->ids, n->msg.identifier, e);
-		table_add(r, e);
-		list_append(r, e, now_ms);
 		log_event(r, NULL, n);
 	}
 	*stored = &e->tgt->msg;
@@ -557,22 +559,21 @@ int nsp_registry_restore(struct nsp_registry *r, const Nsp__Target *t,
 {
 	struct nsp_tgt *n;
 	struct stream *s = NULL;
-	struct entry *e;
 	int rc;
 
 	rc = nsp_tgt_new(t, &n, err, errlen);
 	if (rc < 0)
-		return rc == -ENOMEM ? fail(rc, err, errlen, "out of memory")
+		return rc == -ENOMEM ? errtext(rc, err, errlen, "out of memory")
 				     : rc;
 	if (*find_slot(r, n->hash, n->key, n->keylen)) {
-		rc = fail(-EEXIST, err, errlen, "target %s is restored twice",
+		rc = errtext(-EEXIST, err, errlen, "target %s is restored twice",
 			  n->key);
 		goto put_n;
 	}
 	if (n->msg.type == NSP__TARGET_TYPE__TARGET) {
 		uint32_t id = n->msg.identifier;
 		if (id == 0 || id > NSP_IDENTIFIER_MAX) {
-			rc = fail(-EINVAL, err, errlen,
+			rc = errtext(-EINVAL, err, errlen,
 				  "target %s has identifier %u, outside "
 				  "1..%u",
 				  n->key, id, NSP_IDENTIFIER_MAX);
@@ -580,33 +581,26 @@ int nsp_registry_restore(struct nsp_registry *r, const Nsp__Target *t,
 		}
 		s = get_stream(r, &n->ref);
 		if (!s) {
-			rc = fail(-ENOMEM, err, errlen, "out of memory");
+			rc = errtext(-ENOMEM, err, errlen, "out of memory");
 			goto put_n;
 		}
 		const struct entry *holder = nsp_idset_holder(&s->ids, id);
 		if (holder) {
-			rc = fail(-EEXIST, err, errlen,
+			rc = errtext(-EEXIST, err, errlen,
 				  "target %s has identifier %u, held by %s",
 				  n->key, id, holder->tgt->key);
 			goto put_stream;
 		}
 		rc = nsp_idset_reserve(&s->ids, id);
 		if (rc < 0) {
-			fail(rc, err, errlen, "out of memory");
+			errtext(rc, err, errlen, "out of memory");
 			goto put_stream;
 		}
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+	if (!insert(r, n, s, now_ms)) {
+		rc = errtext(-ENOMEM, err, errlen, "out of memory");
 		goto put_stream;
 	}
-	e->tgt = n;
-	e->stream = s;
-	if (s)
-		nsp_idset_take(&s->ids, n->msg.identifier, e);
-	table_add(r, e);
-	list_append(r, e, now_ms);
 	return 0;
 
 put_stream:

@@ -1,3 +1,4 @@
+#include "errtext.h"
 #include "store.h"
 
 #include <errno.h>
@@ -60,18 +61,6 @@ struct nsp_store {
 	char *path;
 };
 
-__attribute__((format(printf, 4, 5))) static int
-fail(int rc, char *err, size_t len, const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Maps SQLite's failure at open time to the errno the header promises. */
 static int open_errno(int code)
 {
@@ -130,7 +119,7 @@ static int create(struct nsp_store *s, char *err, size_t errlen)
 	/* 0 means "no store" in a watch request, so it is never an id. */
 	while (id == 0) {
 		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-			return fail(-EIO, err, errlen,
+			return errtext(-EIO, err, errlen,
 				    "%s: getrandom for the store id: %s",
 				    s->path, strerror(errno));
 	}
@@ -146,7 +135,7 @@ static int create(struct nsp_store *s, char *err, size_t errlen)
 	char *msg = NULL;
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
-		rc = fail(open_errno(rc), err, errlen,
+		rc = errtext(open_errno(rc), err, errlen,
 			  "%s: creating the store: %s", s->path,
 			  msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
@@ -168,7 +157,7 @@ static int check(struct nsp_store *s, char *err, size_t errlen)
 	 * fails here with SQLITE_NOTADB. */
 	rc = query_int(s->db, "PRAGMA application_id", &app);
 	if (rc != SQLITE_OK)
-		return fail(open_errno(rc), err, errlen, "%s: %s%s", s->path,
+		return errtext(open_errno(rc), err, errlen, "%s: %s%s", s->path,
 			    sqlite3_errmsg(s->db),
 			    (rc & 0xff) == SQLITE_BUSY
 				? " (another strait-nsp holds the store)"
@@ -178,17 +167,17 @@ static int check(struct nsp_store *s, char *err, size_t errlen)
 		rc = query_int(s->db, "SELECT count(*) FROM sqlite_master",
 			       &tables);
 	if (rc != SQLITE_OK)
-		return fail(open_errno(rc), err, errlen, "%s: %s", s->path,
+		return errtext(open_errno(rc), err, errlen, "%s: %s", s->path,
 			    sqlite3_errmsg(s->db));
 	if (app == 0 && version == 0 && tables == 0)
 		return 1; /* new: to be created */
 	if (app != STORE_APP_ID)
-		return fail(-EPROTO, err, errlen,
+		return errtext(-EPROTO, err, errlen,
 			    "%s: an SQLite database but not a strait NSP store "
 			    "(application_id %lld, expected %d)",
 			    s->path, (long long)app, STORE_APP_ID);
 	if (version != STORE_SCHEMA)
-		return fail(-EPROTO, err, errlen,
+		return errtext(-EPROTO, err, errlen,
 			    "%s: store schema version %lld, this strait-nsp "
 			    "reads version %d",
 			    s->path, (long long)version, STORE_SCHEMA);
@@ -205,10 +194,10 @@ static int read_meta(struct nsp_store *s, char *err, size_t errlen)
 			       "SELECT value FROM meta WHERE name = 'revision'",
 			       &revision);
 	if (rc != SQLITE_OK)
-		return fail(-EIO, err, errlen, "%s: reading meta: %s", s->path,
+		return errtext(-EIO, err, errlen, "%s: reading meta: %s", s->path,
 			    sqlite3_errmsg(s->db));
 	if (id == 0 || revision < 0)
-		return fail(-EPROTO, err, errlen,
+		return errtext(-EPROTO, err, errlen,
 			    "%s: the meta table lacks the store id or the "
 			    "revision",
 			    s->path);
@@ -226,18 +215,18 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = errtext(-ENOMEM, err, errlen, "out of memory");
 		goto fail;
 	}
 	s->path = strdup(path);
 	if (!s->path) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = errtext(-ENOMEM, err, errlen, "out of memory");
 		goto free_s;
 	}
 	rc = sqlite3_open_v2(path, &s->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
-		rc = fail(open_errno(rc), err, errlen, "%s: %s", path,
+		rc = errtext(open_errno(rc), err, errlen, "%s: %s", path,
 			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto close_db;
 	}
@@ -249,7 +238,7 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 	rc = sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE", NULL, NULL,
 			  NULL);
 	if (rc != SQLITE_OK) {
-		rc = fail(open_errno(rc), err, errlen, "%s: %s", path,
+		rc = errtext(open_errno(rc), err, errlen, "%s: %s", path,
 			  sqlite3_errmsg(s->db));
 		goto close_db;
 	}
@@ -260,7 +249,7 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 
 	rc = query_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode));
 	if (rc != SQLITE_OK || strcmp(mode, "wal")) {
-		rc = fail(rc != SQLITE_OK ? open_errno(rc) : -EIO, err, errlen,
+		rc = errtext(rc != SQLITE_OK ? open_errno(rc) : -EIO, err, errlen,
 			  "%s: cannot switch to WAL mode: %s", path,
 			  rc != SQLITE_OK ? sqlite3_errmsg(s->db) : mode);
 		goto close_db;
@@ -270,7 +259,7 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 				    : "PRAGMA synchronous = NORMAL",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		rc = fail(open_errno(rc), err, errlen, "%s: %s", path,
+		rc = errtext(open_errno(rc), err, errlen, "%s: %s", path,
 			  sqlite3_errmsg(s->db));
 		goto close_db;
 	}
@@ -284,7 +273,7 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 		rc = query_text(s->db, "PRAGMA quick_check", verdict,
 				sizeof(verdict));
 		if (rc != SQLITE_OK || strcmp(verdict, "ok")) {
-			rc = fail(-EIO, err, errlen,
+			rc = errtext(-EIO, err, errlen,
 				  "%s: integrity check failed: %s", path,
 				  rc != SQLITE_OK ? sqlite3_errmsg(s->db)
 						  : verdict);
@@ -302,7 +291,7 @@ int nsp_store_open(const char *path, bool sync_full, struct nsp_store **out,
 		if (rc != SQLITE_OK) {
 			/* A store of our version whose tables are not what
 			 * the version says. */
-			rc = fail(-EPROTO, err, errlen,
+			rc = errtext(-EPROTO, err, errlen,
 				  "%s: the store's tables do not match schema "
 				  "version %d: %s",
 				  path, STORE_SCHEMA, sqlite3_errmsg(s->db));
@@ -405,16 +394,16 @@ static int apply_one(struct nsp_store *s, const struct nsp_event *e, size_t i,
 	int rc;
 
 	if (!t)
-		return fail(-EINVAL, err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "event %zu (revision %llu) has neither side", i,
 			    (unsigned long long)e->revision);
 	if (nsp_target_key(t, key, sizeof(key)) < 0)
-		return fail(-EINVAL, err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "event %zu (revision %llu): no key for its target",
 			    i, (unsigned long long)e->revision);
 	if (e->new_) {
 		if (pack(s, e->new_, &len) < 0)
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return errtext(-ENOMEM, err, errlen, "out of memory");
 		sqlite3_stmt *st = s->st[ST_UPSERT];
 		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, s->buf, (int)len, SQLITE_STATIC);
@@ -425,7 +414,7 @@ static int apply_one(struct nsp_store *s, const struct nsp_event *e, size_t i,
 		rc = run(st);
 	}
 	if (rc != SQLITE_OK)
-		return fail(-EIO, err, errlen, "%s: writing %s: %s", s->path,
+		return errtext(-EIO, err, errlen, "%s: writing %s: %s", s->path,
 			    key, sqlite3_errmsg(s->db));
 	return 0;
 }
@@ -435,7 +424,7 @@ int nsp_store_apply(struct nsp_store *s, const struct nsp_event *ev, size_t n,
 {
 	int rc = run(s->st[ST_BEGIN]);
 	if (rc != SQLITE_OK)
-		return fail(-EIO, err, errlen, "%s: begin: %s", s->path,
+		return errtext(-EIO, err, errlen, "%s: begin: %s", s->path,
 			    sqlite3_errmsg(s->db));
 	for (size_t i = 0; i < n; i++) {
 		rc = apply_one(s, &ev[i], i, err, errlen);
@@ -445,13 +434,13 @@ int nsp_store_apply(struct nsp_store *s, const struct nsp_event *ev, size_t n,
 	sqlite3_bind_int64(s->st[ST_SET_REVISION], 1, (sqlite3_int64)revision);
 	rc = run(s->st[ST_SET_REVISION]);
 	if (rc != SQLITE_OK) {
-		rc = fail(-EIO, err, errlen, "%s: storing the revision: %s",
+		rc = errtext(-EIO, err, errlen, "%s: storing the revision: %s",
 			  s->path, sqlite3_errmsg(s->db));
 		goto rollback;
 	}
 	rc = run(s->st[ST_COMMIT]);
 	if (rc != SQLITE_OK) {
-		rc = fail(-EIO, err, errlen, "%s: commit: %s", s->path,
+		rc = errtext(-EIO, err, errlen, "%s: commit: %s", s->path,
 			  sqlite3_errmsg(s->db));
 		goto rollback;
 	}

@@ -1,3 +1,4 @@
+#include "errtext.h"
 #include "target.h"
 
 #include <errno.h>
@@ -29,18 +30,6 @@ static void quote(const char *s, char out[QUOTE_MAX])
 	out[o] = '\0';
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
-						      const char *fmt, ...)
-{
-	if (err && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 static const char *str(const char *s)
 {
 	return s ? s : "";
@@ -54,17 +43,17 @@ static int check_name(const char *what, const char *s, bool required, char *err,
 	char q[QUOTE_MAX];
 	size_t n = strlen(s);
 	if (required && n == 0)
-		return fail(err, len, "%s is empty", what);
+		return errtext(-EINVAL, err, len, "%s is empty", what);
 	if (n > NSP_NAME_MAX) {
 		quote(s, q);
-		return fail(err, len, "%s %s is longer than %d bytes", what, q,
+		return errtext(-EINVAL, err, len, "%s %s is longer than %d bytes", what, q,
 			    NSP_NAME_MAX);
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '/' || c == '|' || c == ' ' || c < 0x20 || c == 0x7f) {
 			quote(s, q);
-			return fail(err, len,
+			return errtext(-EINVAL, err, len,
 				    "%s %s holds a '/', '|', space or control "
 				    "character",
 				    what, q);
@@ -98,14 +87,14 @@ static int parse_ips(const Nsp__Target *t, struct keyparts *kp, char *err,
 {
 	char q[QUOTE_MAX];
 	if (t->n_ips == 0)
-		return fail(err, len, "a target needs at least one ip");
+		return errtext(-EINVAL, err, len, "a target needs at least one ip");
 	if (t->n_ips > NSP_TARGET_MAX_IPS)
-		return fail(err, len, "%zu ips, at most %d are allowed",
+		return errtext(-EINVAL, err, len, "%zu ips, at most %d are allowed",
 			    t->n_ips, NSP_TARGET_MAX_IPS);
 	for (size_t i = 0; i < t->n_ips; i++) {
 		if (cidr_parse(str(t->ips[i]), &kp->ips[i]) < 0) {
 			quote(str(t->ips[i]), q);
-			return fail(err, len, "ip %s is not \"addr/len\"", q);
+			return errtext(-EINVAL, err, len, "ip %s is not \"addr/len\"", q);
 		}
 	}
 	kp->n_ips = t->n_ips;
@@ -118,7 +107,7 @@ static int parse_ips(const Nsp__Target *t, struct keyparts *kp, char *err,
 		    !memcmp(a->addr, b->addr, sizeof(a->addr))) {
 			char txt[CIDR_STRLEN];
 			cidr_format_ip(b, txt, sizeof(txt));
-			return fail(err, len, "ip %s is given twice", txt);
+			return errtext(-EINVAL, err, len, "ip %s is given twice", txt);
 		}
 	}
 	return 0;
@@ -133,7 +122,7 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 		       : (int)t->type;
 	if (kp->type != NSP__TARGET_TYPE__TARGET &&
 	    kp->type != NSP__TARGET_TYPE__FRONTEND)
-		return fail(err, len, "type %d is neither TARGET nor FRONTEND",
+		return errtext(-EINVAL, err, len, "type %d is neither TARGET nor FRONTEND",
 			    (int)t->type);
 	const Nsp__StreamRef *ref = t->stream;
 	kp->trench = ref ? str(ref->trench) : "";
@@ -152,7 +141,7 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 	} else if (*kp->stream) {
 		char q[QUOTE_MAX];
 		quote(kp->stream, q);
-		return fail(err, len,
+		return errtext(-EINVAL, err, len,
 			    "a FRONTEND belongs to a conduit, not to stream %s",
 			    q);
 	}
@@ -206,7 +195,7 @@ int nsp_tgt_key(const Nsp__Target *t, struct nsp_tkey *k, char *err,
 	/* Validated names and ips always fit NSP_TARGET_KEY_MAX. */
 	rc = compose_key(&kp, k->buf, sizeof(k->buf));
 	if (rc < 0)
-		return fail(err, errlen, "target key too long");
+		return errtext(-EINVAL, err, errlen, "target key too long");
 	k->len = (size_t)rc;
 	k->hash = XXH3_64bits(k->buf, k->len);
 	return 0;
@@ -227,22 +216,22 @@ static int check_context(const Nsp__Target *t,
 {
 	char q[QUOTE_MAX];
 	if (t->n_context > NSP_CONTEXT_MAX)
-		return fail(err, len, "%zu context entries, at most %d",
+		return errtext(-EINVAL, err, len, "%zu context entries, at most %d",
 			    t->n_context, NSP_CONTEXT_MAX);
 	for (size_t i = 0; i < t->n_context; i++) {
 		const Nsp__Target__ContextEntry *e = t->context[i];
 		if (!e)
-			return fail(err, len, "context entry %zu is missing",
+			return errtext(-EINVAL, err, len, "context entry %zu is missing",
 				    i);
 		if (strlen(str(e->key)) > NSP_CONTEXT_KEY_MAX) {
 			quote(str(e->key), q);
-			return fail(err, len,
+			return errtext(-EINVAL, err, len,
 				    "context key %s is longer than %d bytes", q,
 				    NSP_CONTEXT_KEY_MAX);
 		}
 		if (strlen(str(e->value)) > NSP_CONTEXT_VALUE_MAX) {
 			quote(str(e->key), q);
-			return fail(err, len,
+			return errtext(-EINVAL, err, len,
 				    "context value of %s is longer than %d "
 				    "bytes",
 				    q, NSP_CONTEXT_VALUE_MAX);
@@ -255,7 +244,7 @@ static int check_context(const Nsp__Target *t,
 	for (size_t i = 1; i < t->n_context; i++) {
 		if (!strcmp(str(sorted[i - 1]->key), str(sorted[i]->key))) {
 			quote(str(sorted[i]->key), q);
-			return fail(err, len, "context key %s is given twice",
+			return errtext(-EINVAL, err, len, "context key %s is given twice",
 				    q);
 		}
 	}
@@ -287,11 +276,11 @@ int nsp_tgt_new(const Nsp__Target *t, struct nsp_tgt **out, char *err,
 		return rc;
 	if ((int)t->status < NSP__TARGET_STATUS__ANY_STATUS ||
 	    (int)t->status > NSP__TARGET_STATUS__DISABLED)
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "status %d is neither ENABLED nor DISABLED",
 			    (int)t->status);
 	if (kp.type == NSP__TARGET_TYPE__FRONTEND && t->identifier)
-		return fail(err, errlen,
+		return errtext(-EINVAL, err, errlen,
 			    "identifier %u on a FRONTEND; only TARGETs have "
 			    "identifiers",
 			    t->identifier);
@@ -300,7 +289,7 @@ int nsp_tgt_new(const Nsp__Target *t, struct nsp_tgt **out, char *err,
 		return rc;
 	rc = compose_key(&kp, k.buf, sizeof(k.buf));
 	if (rc < 0)
-		return fail(err, errlen, "target key too long");
+		return errtext(-EINVAL, err, errlen, "target key too long");
 	k.len = (size_t)rc;
 
 	size_t n_ctx = t->n_context;
