@@ -3,9 +3,13 @@
  *   ACK <ip> <identifier> <revision>
  * For the crash test: whatever was printed was acknowledged by NSP, and
  * must survive a kill -9 of NSP.
- * Usage: nsp_load ADDR TRENCH CONDUIT STREAM COUNT [FIRST]
+ * Usage: nsp_load ADDR TRENCH CONDUIT STREAM COUNT [FIRST [KILL_PID KILL_AT]]
+ * With KILL_PID, it sends SIGKILL to that process right after printing the
+ * KILL_AT-th acknowledgement, with its window of calls still in flight: a
+ * crash in mid-stream at a point no scheduler delay can move.
  * Exits 0 when all COUNT are acknowledged, 1 when the connection is lost
  * or a call fails (the line says why), 2 on bad usage. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,8 @@ struct load {
 	struct rpc_client *c;
 	const char *trench, *conduit, *stream;
 	unsigned count, first, sent, acked;
+	int kill_pid;
+	unsigned kill_at;
 	int rc;
 	bool started;
 };
@@ -41,7 +47,9 @@ static void on_reply(void *data, const Rpc__Status *st,
 	printf("ACK %s %u %llu\n", r->target->ips[0], r->target->identifier,
 	       (unsigned long long)r->revision);
 	fflush(stdout);
-	if (++l->acked == l->count) {
+	if (++l->acked == l->kill_at && l->kill_pid > 0)
+		kill(l->kill_pid, SIGKILL);
+	if (l->acked == l->count) {
 		l->rc = 0;
 		uv_stop(&l->loop);
 		return;
@@ -94,13 +102,18 @@ static void on_state(struct rpc_client *c, bool up, void *data)
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: nsp_load ADDR TRENCH CONDUIT STREAM COUNT [FIRST]\n");
+		fprintf(stderr, "usage: nsp_load ADDR TRENCH CONDUIT STREAM COUNT "
+				"[FIRST [KILL_PID KILL_AT]]\n");
 		return 2;
 	}
 	struct load l = { .trench = argv[2], .conduit = argv[3],
 			  .stream = argv[4], .rc = 1 };
 	l.count = (unsigned)strtoul(argv[5], NULL, 10);
 	l.first = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 10) : 0;
+	if (argc > 8) {
+		l.kill_pid = atoi(argv[7]);
+		l.kill_at = (unsigned)strtoul(argv[8], NULL, 10);
+	}
 	struct sockaddr_storage ss;
 	if (sockaddr_parse(argv[1], 7778, &ss) < 0 || l.count == 0) {
 		fprintf(stderr, "nsp_load: bad address or count\n");

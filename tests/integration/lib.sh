@@ -74,3 +74,7 @@ make_config() {
       printf '  - name: %s\n    trench: trench-a\n    conduit: lb\n    max-targets: %s\n' "${s%%:*}" "${s##*:}"
     done; } >"$dir/streams"
 }
+
+# Note for test writers: with pipefail, `producer | grep -q` or `| head`
+# can fail when the reader exits first and the producer gets SIGPIPE.
+# Capture into a variable and grep a here-string instead.

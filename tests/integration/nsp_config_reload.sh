@@ -49,10 +49,12 @@ ok "the ..data swap reached all three watchers"
 version v3 198.18.100.1/32 198.18.100.3/24
 swap v3
 wait_for 10 "the refusal in the log" grep -q 'vips: item 2 (vip-2): address' "$WORK/nsp.log"
-grep 'update refused' "$WORK/nsp.log" | grep -q '198.18.100.3/24' || fail "the log line does not name the bad value"
+refusal=$(grep 'update refused' "$WORK/nsp.log")
+grep -q '198.18.100.3/24' <<<"$refusal" || fail "the log line does not name the bad value: $refusal"
 [ "$(ctl --json nsp config --kind vips | jq -r '[.vips[].address] | sort | join(" ")')" = \
   "198.18.100.1/32 198.18.100.2/32 fd00:100::1/128" ] || fail "the bad update took effect"
-curl -sf "127.0.0.1:$METRICS/metrics" | grep -q '^strait_nsp_config_rejected_total 1$' ||
+metrics=$(curl -sf "127.0.0.1:$METRICS/metrics")
+grep -q '^strait_nsp_config_rejected_total 1$' <<<"$metrics" ||
   fail "the refusal is not counted in /metrics"
 ok "the bad update was refused and the previous configuration stayed"
 

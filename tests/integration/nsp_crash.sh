@@ -8,14 +8,9 @@ NSP_PORT=$BASE_PORT
 start_nsp nsp "$NSP_PORT" -c "$WORK/cfg"
 
 # The 300th acknowledgement triggers the kill, with 16 calls in flight.
-set +o pipefail
-"$BIN/nsp_load" "127.0.0.1:$NSP_PORT" trench-a lb stream-a 1000 |
-  { n=0; while read -r line; do
-      echo "$line" >>"$WORK/acks1"
-      n=$((n + 1))
-      if [ "$n" -eq 300 ]; then kill -9 "$NSP_PID"; fi
-    done; }
-set -o pipefail
+if "$BIN/nsp_load" "127.0.0.1:$NSP_PORT" trench-a lb stream-a 1000 0 "$NSP_PID" 300 >"$WORK/acks1"; then
+  fail "the load finished although NSP was killed"
+fi
 wait "$NSP_PID" 2>/dev/null || true
 grep -q '^FAIL' "$WORK/acks1" || fail "the load did not notice NSP's death"
 n=$(grep -c '^ACK' "$WORK/acks1")

@@ -29,5 +29,6 @@ m=$(curl -sf "127.0.0.1:$METRICS/metrics")
 closed=$(awk '/^strait_nsp_rpc_(bad_frames|dead_peers)_total / {s += $2} END {print s}' <<<"$m")
 [ "$closed" -ge 200 ] || fail "only $closed garbage connections were counted as closed"
 grep -q 'bad frame' "$WORK/nsp.log" || fail "no log line names a bad frame"
-grep 'bad frame' "$WORK/nsp.log" | head -1 | grep -q '127.0.0.1:' || fail "the log line does not name the peer"
+line=$(grep -m1 'bad frame' "$WORK/nsp.log")
+grep -q 'closing 127.0.0.1:[0-9]*: bad frame' <<<"$line" || fail "the log line does not name the peer: $line"
 ok "all 200 garbage connections closed and counted ($closed), NSP alive"
