@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "list.h"
 #include "log.h"
 #include "rpc.h"
 #include "rpc_conn.h"
@@ -12,9 +13,9 @@
 struct sconn {
 	struct rpc_conn conn; /* first: rpc_conn callbacks cast back */
 	struct rpc_server *server;
-	struct rpc_call *calls; /* open calls, a doubly linked list */
+	struct list_node calls; /* open calls */
 	size_t n_calls;
-	struct sconn *prev, *next;
+	struct list_node node;  /* in the server's conns */
 };
 
 struct rpc_call {
@@ -24,7 +25,7 @@ struct rpc_call {
 	void (*on_close)(struct rpc_call *, void *);
 	void (*on_drain)(struct rpc_call *, void *);
 	void *close_data;
-	struct rpc_call *prev, *next;
+	struct list_node node; /* in its connection's calls */
 };
 
 struct rpc_server {
@@ -32,7 +33,7 @@ struct rpc_server {
 	uv_loop_t *loop;
 	struct rpc_server_config cfg;
 	struct rpc_server_stats stats;
-	struct sconn *conns;
+	struct list_node conns;
 	bool closing;
 	bool listener_closed;
 	void (*done)(void *);
@@ -41,22 +42,20 @@ struct rpc_server {
 
 static void call_unlink(struct rpc_call *call)
 {
-	struct sconn *sc = call->sc;
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		sc->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	sc->n_calls--;
+	list_del(&call->node);
+	call->sc->n_calls--;
 	free(call);
 }
 
 static struct rpc_call *call_find(struct sconn *sc, uint32_t id)
 {
-	for (struct rpc_call *c = sc->calls; c; c = c->next)
+	struct list_node *pos, *tmp;
+	list_for_each_safe(pos, tmp, &sc->calls)
+	{
+		struct rpc_call *c = list_entry(pos, struct rpc_call, node);
 		if (c->id == id)
 			return c;
+	}
 	return NULL;
 }
 
@@ -70,7 +69,7 @@ static void call_drop(struct rpc_call *call)
 
 static void maybe_done(struct rpc_server *s)
 {
-	if (s->closing && s->listener_closed && !s->conns) {
+	if (s->closing && s->listener_closed && list_empty(&s->conns)) {
 		void (*done)(void *) = s->done;
 		void *data = s->done_data;
 		free(s);
@@ -141,10 +140,7 @@ static void on_request(struct sconn *sc, const Rpc__Envelope *env)
 	call->sc = sc;
 	call->id = env->call;
 	call->method = m;
-	call->next = sc->calls;
-	if (sc->calls)
-		sc->calls->prev = call;
-	sc->calls = call;
+	list_add(&sc->calls, &call->node);
 	sc->n_calls++;
 	m->handler(call, req, s->cfg.data);
 	protobuf_c_message_free_unpacked(req, NULL);
@@ -187,20 +183,15 @@ static void on_closing(struct rpc_conn *c)
 	} else {
 		log_debug("rpc: %s closed: %s", c->peer, c->why);
 	}
-	while (sc->calls)
-		call_drop(sc->calls);
+	while (!list_empty(&sc->calls))
+		call_drop(list_entry(sc->calls.next, struct rpc_call, node));
 }
 
 static void on_closed(struct rpc_conn *c)
 {
 	struct sconn *sc = (struct sconn *)c;
 	struct rpc_server *s = sc->server;
-	if (sc->prev)
-		sc->prev->next = sc->next;
-	else
-		s->conns = sc->next;
-	if (sc->next)
-		sc->next->prev = sc->prev;
+	list_del(&sc->node);
 	s->stats.conns_open--;
 	free(sc);
 	maybe_done(s);
@@ -209,11 +200,12 @@ static void on_closed(struct rpc_conn *c)
 static void on_drain(struct rpc_conn *c)
 {
 	struct sconn *sc = (struct sconn *)c;
-	/* A drain callback may end its own call (and so unlink it): take the
-	 * next pointer first. */
-	struct rpc_call *next;
-	for (struct rpc_call *call = sc->calls; call; call = next) {
-		next = call->next;
+	/* A drain callback may end its own call (and so unlink it): the safe
+	 * walk has taken the next node first. */
+	struct list_node *pos, *tmp;
+	list_for_each_safe(pos, tmp, &sc->calls)
+	{
+		struct rpc_call *call = list_entry(pos, struct rpc_call, node);
 		void (*fn)(struct rpc_call *, void *) = call->on_drain;
 		if (fn) {
 			call->on_drain = NULL;
@@ -259,15 +251,13 @@ static void on_connection(uv_stream_t *l, int status)
 	if (!sc)
 		return;
 	sc->server = s;
+	list_init(&sc->calls);
 	uv_tcp_init(s->loop, &sc->conn.tcp);
 	rpc_conn_init(&sc->conn, s->loop, &sconn_ops, s, &s->cfg.timing,
 		      s->cfg.write_high, s->cfg.stuck_ms);
 	sc->conn.bytes_in = &s->stats.bytes_in;
 	sc->conn.bytes_out = &s->stats.bytes_out;
-	sc->next = s->conns;
-	if (s->conns)
-		s->conns->prev = sc;
-	s->conns = sc;
+	list_add(&s->conns, &sc->node);
 	s->stats.conns_open++;
 	s->stats.conns_accepted++;
 	int err = uv_accept(l, (uv_stream_t *)&sc->conn.tcp);
@@ -290,6 +280,7 @@ int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
 		return -ENOMEM;
 	s->loop = loop;
 	s->cfg = *cfg;
+	list_init(&s->conns);
 	if (!s->cfg.max_conns)
 		s->cfg.max_conns = 1024;
 	if (!s->cfg.max_calls)
@@ -340,9 +331,10 @@ void rpc_server_close(struct rpc_server *s, void (*done)(void *), void *data)
 	s->closing = true;
 	s->done = done;
 	s->done_data = data;
-	for (struct sconn *sc = s->conns; sc; sc = sc->next)
-		rpc_conn_close(&sc->conn, RPC__CODE__UNAVAILABLE,
-			       "server shutting down");
+	struct list_node *pos, *tmp;
+	list_for_each_safe(pos, tmp, &s->conns)
+		rpc_conn_close(&list_entry(pos, struct sconn, node)->conn,
+			       RPC__CODE__UNAVAILABLE, "server shutting down");
 	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 

@@ -32,7 +32,7 @@ struct config_watch {
 	Nsp__ConfigRequest *req;
 	uint64_t last_hash;
 	bool sent;
-	struct config_watch *prev, *next;
+	struct list_node node; /* in nsp->cwatches */
 };
 
 /* A growable array of message pointers. */
@@ -179,15 +179,9 @@ static void update(struct config_watch *w)
 static void on_watch_closed(struct rpc_call *call, void *data)
 {
 	struct config_watch *w = data;
-	struct nsp *n = w->n;
 	(void)call;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		n->cwatches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	n->n_cwatches--;
+	list_del(&w->node);
+	w->n->n_cwatches--;
 	nsp__config_request__free_unpacked(w->req, NULL);
 	free(w);
 }
@@ -227,10 +221,7 @@ static void on_watch(struct rpc_call *call, const ProtobufCMessage *m,
 	w->n = n;
 	w->call = call;
 	w->kinds = kinds_of(rpc_call_method(call));
-	w->next = n->cwatches;
-	if (n->cwatches)
-		n->cwatches->prev = w;
-	n->cwatches = w;
+	list_add(&n->cwatches, &w->node);
 	n->n_cwatches++;
 	rpc_call_on_close(call, on_watch_closed, w);
 	/* A watcher that already has this revision needs nothing now: count
@@ -250,8 +241,9 @@ static void on_watch(struct rpc_call *call, const ProtobufCMessage *m,
 
 void nsp_config_changed(struct nsp *n)
 {
-	for (struct config_watch *w = n->cwatches; w; w = w->next)
-		update(w);
+	struct list_node *pos, *tmp;
+	list_for_each_safe(pos, tmp, &n->cwatches)
+		update(list_entry(pos, struct config_watch, node));
 }
 
 int nsp_config_lookup(void *ctx, const Nsp__StreamRef *ref)

@@ -21,7 +21,7 @@ struct target_watch {
 	uint64_t cursor;           /* the last revision this watcher has */
 	bool need_snapshot;
 	bool waiting;              /* for its connection to drain */
-	struct target_watch *prev, *next;
+	struct list_node node;     /* in nsp->twatches */
 };
 
 /* Scratch for building one message; the daemon is single-threaded. */
@@ -367,14 +367,8 @@ static void on_drain(struct rpc_call *call, void *data)
 
 static void unlink_watch(struct target_watch *w)
 {
-	struct nsp *n = w->n;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		n->twatches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	n->n_twatches--;
+	list_del(&w->node);
+	w->n->n_twatches--;
 	if (w->filter)
 		nsp__target_filter__free_unpacked(w->filter, NULL);
 	free(w);
@@ -410,10 +404,7 @@ static void on_watch(struct rpc_call *call, const ProtobufCMessage *m,
 		w->need_snapshot = true;
 	else
 		w->cursor = req->from_revision;
-	w->next = n->twatches;
-	if (n->twatches)
-		n->twatches->prev = w;
-	n->twatches = w;
+	list_add(&n->twatches, &w->node);
 	n->n_twatches++;
 	rpc_call_on_close(call, on_watch_closed, w);
 	log_debug("watch: %s from revision %llu%s", rpc_call_peer(call),
@@ -428,12 +419,14 @@ static void on_pump(uv_check_t *h)
 	if (!n->dirty)
 		return;
 	n->dirty = false;
-	for (struct target_watch *w = n->twatches; w; w = w->next)
-		pump_one(w);
+	struct list_node *pos, *tmp;
+	list_for_each_safe(pos, tmp, &n->twatches)
+		pump_one(list_entry(pos, struct target_watch, node));
 }
 
 int nsp_targets_start(struct nsp *n)
 {
+	list_init(&n->twatches);
 	uv_timer_init(n->loop, &n->expiry);
 	n->expiry.data = n;
 	uv_check_init(n->loop, &n->pump);

@@ -123,6 +123,7 @@ static void on_fs_event(uv_fs_event_t *h, const char *file, int events,
 
 int nsp_confwatch_start(struct nsp *n)
 {
+	list_init(&n->cwatches);
 	uv_timer_init(n->loop, &n->config_timer);
 	n->config_timer.data = n;
 	for (size_t i = 0; i < n->n_trenches; i++) {

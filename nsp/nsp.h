@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "list.h"
 #include "registry.h"
 #include "rpc.h"
 #include "store.h"
@@ -82,9 +83,9 @@ struct nsp {
 	uv_check_t pump; /* after each loop turn's I/O: send watchers news */
 	bool dirty;      /* the registry changed since the last pump */
 
-	struct target_watch *twatches;
+	struct list_node twatches; /* struct target_watch */
 	size_t n_twatches;
-	struct config_watch *cwatches;
+	struct list_node cwatches; /* struct config_watch */
 	size_t n_cwatches;
 
 	struct rpc_server *rpc;
