@@ -7,6 +7,8 @@
  * With KILL_PID, it sends SIGKILL to that process right after printing the
  * KILL_AT-th acknowledgement, with its window of calls still in flight: a
  * crash in mid-stream at a point no scheduler delay can move.
+ * With NSP_LOAD_CONTEXT=N in the environment, each target carries a context
+ * entry "pad" of N bytes (up to 1024), to make events large.
  * Exits 0 when all COUNT are acknowledged, 1 when the connection is lost
  * or a call fails (the line says why), 2 on bad usage. */
 #include <signal.h>
@@ -26,6 +28,7 @@ struct load {
 	unsigned count, first, sent, acked;
 	int kill_pid;
 	unsigned kill_at;
+	char pad[1025];
 	int rc;
 	bool started;
 };
@@ -73,6 +76,14 @@ static void send_next(struct load *l)
 	t.ips = ips;
 	t.n_ips = 1;
 	t.stream = &ref;
+	Nsp__Target__ContextEntry entry = NSP__TARGET__CONTEXT_ENTRY__INIT;
+	Nsp__Target__ContextEntry *entries[1] = { &entry };
+	if (l->pad[0]) {
+		entry.key = "pad";
+		entry.value = l->pad;
+		t.context = entries;
+		t.n_context = 1;
+	}
 	Nsp__RegisterRequest req = NSP__REGISTER_REQUEST__INIT;
 	req.target = &t;
 	if (rpc_client_call(l->c, "nsp.TargetRegistry/Register", &req.base,
@@ -119,6 +130,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nsp_load: bad address or count\n");
 		return 2;
 	}
+	const char *pad = getenv("NSP_LOAD_CONTEXT");
+	size_t padlen = pad ? strtoul(pad, NULL, 10) : 0;
+	if (padlen > 1024)
+		padlen = 1024;
+	memset(l.pad, 'x', padlen);
+	l.pad[padlen] = '\0';
 	log_init("nsp_load", LOG_ERROR);
 	uv_loop_init(&l.loop);
 	struct rpc_client_config cfg = { .on_state = on_state, .data = &l };
