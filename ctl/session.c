@@ -193,8 +193,10 @@ void ctl_session_call_failed(struct ctl_session *s, const char *what,
 				 "connection to %s lost before the answer: %s",
 				 s->addr, st->message);
 	else
-		ctl_session_fail(s, CTL_EXIT_REFUSED, "%s refused: %s: %s",
-				 what, rpc_code_name(st->code), st->message);
+		ctl_session_fail(s, CTL_EXIT_REFUSED, "%s refused: %s%s%s: %s",
+				 what, rpc_code_name(st->code),
+				 st->reason && *st->reason ? " " : "",
+				 st->reason ? st->reason : "", st->message);
 }
 
 int ctl_session_emit(struct ctl_session *s, const struct buf *out)

@@ -115,6 +115,11 @@ int rpc_call_reply(struct rpc_call *call, const ProtobufCMessage *resp);
 int rpc_call_end(struct rpc_call *call, Rpc__Code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* As rpc_call_end, with a machine-readable reason ("node_prefix_full")
+ * in the status, for clients that act on the kind of failure. */
+int rpc_call_fail(struct rpc_call *call, Rpc__Code code, const char *reason,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Streaming: sends one ITEM. Returns 0, -EPIPE when the connection is
  * closing (the call stays valid until its on_close runs), or -EMSGSIZE. */
 int rpc_call_send(struct rpc_call *call, const ProtobufCMessage *item);

@@ -177,6 +177,20 @@ int rpc_conn_send_msg(struct rpc_conn *c, uint32_t call, Rpc__Kind kind,
 	return err;
 }
 
+int rpc_conn_send_status(struct rpc_conn *c, uint32_t call, Rpc__Kind kind,
+			 Rpc__Code code, const char *reason, const char *text)
+{
+	Rpc__Envelope env = RPC__ENVELOPE__INIT;
+	Rpc__Status st = RPC__STATUS__INIT;
+	env.call = call;
+	env.kind = kind;
+	st.code = code;
+	st.message = (char *)(text ? text : "");
+	st.reason = (char *)(reason ? reason : "");
+	env.status = &st;
+	return rpc_conn_send(c, &env);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct rpc_conn *c = h->data;

@@ -57,10 +57,13 @@ int rpc_conn_start(struct rpc_conn *c);
 /* Sends an envelope. Returns 0, -EPIPE when closing, -EMSGSIZE, -ENOMEM. */
 int rpc_conn_send(struct rpc_conn *c, const Rpc__Envelope *env);
 
-/* Packs msg (may be NULL) into an envelope of kind for call and sends it. */
+/* Packs msg (may be NULL) into an envelope of kind for call and sends it,
+ * with a status when code is not OK or text or reason is given. */
 int rpc_conn_send_msg(struct rpc_conn *c, uint32_t call, Rpc__Kind kind,
 		      const char *method, const ProtobufCMessage *msg,
 		      Rpc__Code code, const char *text);
+int rpc_conn_send_status(struct rpc_conn *c, uint32_t call, Rpc__Kind kind,
+			 Rpc__Code code, const char *reason, const char *text);
 
 /* Starts closing; why is kept in c->why. With a GOAWAY code other than
  * OK, sends GOAWAY first (best effort). Idempotent. */

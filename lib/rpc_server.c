@@ -356,24 +356,42 @@ int rpc_call_reply(struct rpc_call *call, const ProtobufCMessage *resp)
 	return err;
 }
 
-int rpc_call_end(struct rpc_call *call, Rpc__Code code, const char *fmt, ...)
+static int end_call(struct rpc_call *call, Rpc__Code code, const char *reason,
+		    const char *fmt, va_list ap)
 {
 	char text[512];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	struct sconn *sc = call->sc;
 	if (code != RPC__CODE__OK) {
 		sc->server->stats.calls_failed++;
-		log_info("rpc: %s: %s failed: %s: %s", sc->conn.peer,
-			 call->method->name, rpc_code_name(code), text);
+		log_info("rpc: %s: %s failed: %s%s%s: %s", sc->conn.peer,
+			 call->method->name, rpc_code_name(code),
+			 reason ? "/" : "", reason ? reason : "", text);
 	}
-	int err = rpc_conn_send_msg(
+	int err = rpc_conn_send_status(
 		&sc->conn, call->id,
 		call->method->streaming ? RPC__KIND__END : RPC__KIND__RESPONSE,
-		NULL, NULL, code, text);
+		code, reason, text);
 	call_unlink(call);
+	return err;
+}
+
+int rpc_call_end(struct rpc_call *call, Rpc__Code code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int err = end_call(call, code, NULL, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int rpc_call_fail(struct rpc_call *call, Rpc__Code code, const char *reason,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int err = end_call(call, code, reason, fmt, ap);
+	va_end(ap);
 	return err;
 }
 
