@@ -92,8 +92,9 @@ static int check(sqlite3 *db, const char *path, const struct sqlfile_kind *k,
 	if (app != k->app_id)
 		return errtext(-EPROTO, err, errlen,
 			       "%s: an SQLite database but not a %s "
-			       "(application_id %lld, expected %ld)",
-			       path, k->what, (long long)app, (long)k->app_id);
+			       "(application_id 0x%08llx, expected 0x%08lx)",
+			       path, k->what, (unsigned long long)app,
+			       (unsigned long)k->app_id);
 	if (version != k->version)
 		return errtext(-EPROTO, err, errlen,
 			       "%s: store schema version %lld, this %s reads "
