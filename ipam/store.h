@@ -64,9 +64,13 @@ void ipam_store_close(struct ipam_store *s);
  * with its key (none is fine). The store keeps no pointer into rows.
  * Returns 0, or on any error applies nothing and says why in err:
  *   -EINVAL  a row of an unknown kind, a family other than AF_INET or
- *            AF_INET6, a key string NULL or empty, or a prefix that is not
- *            of the row's family (every PUT; a quarantine DEL, whose key
- *            holds the address); err names the row's index;
+ *            AF_INET6, a key string NULL or empty, a prefix that is not
+ *            of the row's family or is longer than its width (every PUT;
+ *            a quarantine DEL, whose key holds the address), a trench's
+ *            conduit_len or node_len beyond the width, an until_ms beyond
+ *            INT64_MAX: whatever load would refuse, so the store never
+ *            takes a row it cannot give back. err names the row's index,
+ *            its table and key;
  *   -EIO     SQLite failed (a full disk, a write error). The daemon stops
  *            on this: it must not answer for what it could not keep.
  * n == 0 is a no-op that returns 0. */
