@@ -53,9 +53,10 @@ void ipam_slots_init(struct ipam_slots *s, uint64_t lo, uint64_t hi);
 /* Frees the set's memory and leaves it empty over the same span. */
 void ipam_slots_destroy(struct ipam_slots *s);
 
-/* Makes room so that the next take or release cannot fail with -ENOMEM;
- * callers that must not fail half-way reserve first. 0 or -ENOMEM. */
-int ipam_slots_reserve(struct ipam_slots *s);
+/* Makes room so that the next `extra` takes and releases cannot fail with
+ * -ENOMEM (each adds at most one run); callers that must not fail half-way
+ * reserve first. 0 or -ENOMEM. */
+int ipam_slots_reserve(struct ipam_slots *s, size_t extra);
 
 /* The lowest free index, without taking it. 0, or -ENOSPC when every
  * index of the span is used. */
