@@ -211,11 +211,15 @@ int ipam_tree_set_trench(struct ipam_tree *t, const char *trench, int family,
 			       trench, ipam_family_name(family), have, want);
 	}
 	if (tr) {
+		if (tr->live)
+			return 0; /* the same shape again */
+		/* No conduit yet, but maybe an array reserved by an
+		 * allocation that then ran out of memory. */
 		tr->spec = *fs;
-		if (!tr->live)
-			ipam_slots_init(&tr->conduits, 0,
-					ipam_last_index(fs->prefix.len,
-							fs->conduit_len));
+		ipam_slots_destroy(&tr->conduits);
+		ipam_slots_init(&tr->conduits, 0,
+				ipam_last_index(fs->prefix.len,
+						fs->conduit_len));
 		return 0;
 	}
 	if (ipam_htab_reserve(&t->tab, 1) < 0 ||
@@ -514,21 +518,27 @@ int ipam_allocate(struct ipam_tree *t, const struct ipam_child_ref *ref,
 	if (rc < 0)
 		goto fail_fresh;
 	struct ipam_node *no = p.no ? p.no : f.no;
-	rc = -ENOMEM;
+	uint64_t offset;
 	if (ipam_rows_reserve(changes, 4) < 0 ||
 	    (!bridge && ipam_slots_reserve(&no->addrs, 1) < 0))
 		goto fail_fresh;
 	f.ch = ipam_child_alloc(key, no, 1, bridge);
 	if (!f.ch)
 		goto fail_fresh;
+	if (!bridge) {
+		/* Purging the node's expired quarantine first makes those
+		 * addresses free for "lowest first". Out of memory it may
+		 * free nothing, and a node full of expired quarantine would
+		 * still be full: then nothing has changed yet. Only an
+		 * existing node has quarantine, so f holds just the child. */
+		purge_node(no, wall_ms, changes, 4);
+		if (ipam_slots_lowest(&no->addrs, &offset) < 0)
+			goto fail_fresh;
+	}
 
 	commit(t, &p, &f, changes);
 	ch = f.ch;
 	if (!bridge) {
-		/* Only an existing node has quarantine; purging it first
-		 * makes the expired addresses free for "lowest first". One
-		 * row stays reserved for the child. */
-		purge_node(no, wall_ms, changes, 1);
 		(void)ipam_slots_take_lowest(&no->addrs, &ch->offset);
 		ch->refreshed_ms = now_ms;
 		list_add(t->leases.prev, &ch->lease);

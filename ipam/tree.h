@@ -25,7 +25,9 @@
  * Every mutating call appends to a struct ipam_changes (ipam/rows.h) the
  * rows the store must write, in an order the store can apply as given
  * (parents before children, a quarantine DEL before the child PUT that
- * reuses its address). The strings of those rows point into the tree and
+ * reuses its address). In child and quarantine rows the address carries
+ * its node prefix length ("169.255.17.5/24"), as ipam_tree_restore wants
+ * it back. The strings of those rows point into the tree and
  * stay valid until the next mutating call (also for the rows of a child
  * that was just removed). Every call either succeeds with all its rows
  * appended, or fails having changed neither the tree nor *changes.
