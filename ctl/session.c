@@ -185,18 +185,26 @@ bool ctl_session_conn_lost(const struct ctl_session *s, const Rpc__Status *st)
 	       !rpc_client_connected(s->client);
 }
 
+int ctl_session_call_error(const struct ctl_session *s, const char *what,
+			   const Rpc__Status *st, char *msg, size_t len)
+{
+	if (ctl_session_conn_lost(s, st)) {
+		snprintf(msg, len, "connection to %s lost before the answer: %s",
+			 s->addr, st->message);
+		return CTL_EXIT_LOST;
+	}
+	snprintf(msg, len, "%s refused: %s%s%s: %s", what,
+		 rpc_code_name(st->code), st->reason && *st->reason ? " " : "",
+		 st->reason ? st->reason : "", st->message);
+	return CTL_EXIT_REFUSED;
+}
+
 void ctl_session_call_failed(struct ctl_session *s, const char *what,
 			     const Rpc__Status *st)
 {
-	if (ctl_session_conn_lost(s, st))
-		ctl_session_fail(s, CTL_EXIT_LOST,
-				 "connection to %s lost before the answer: %s",
-				 s->addr, st->message);
-	else
-		ctl_session_fail(s, CTL_EXIT_REFUSED, "%s refused: %s%s%s: %s",
-				 what, rpc_code_name(st->code),
-				 st->reason && *st->reason ? " " : "",
-				 st->reason ? st->reason : "", st->message);
+	char msg[512];
+	int code = ctl_session_call_error(s, what, st, msg, sizeof(msg));
+	ctl_session_fail(s, code, "%s", msg);
 }
 
 int ctl_session_emit(struct ctl_session *s, const struct buf *out)

@@ -107,6 +107,13 @@ void ctl_session_rearm(struct ctl_session *s);
 void ctl_session_call_failed(struct ctl_session *s, const char *what,
 			     const Rpc__Status *st);
 
+/* What ctl_session_call_failed() would say, without saying it or
+ * finishing: writes the message (no "straitctl: " prefix) to msg and
+ * returns its exit code, CTL_EXIT_LOST or CTL_EXIT_REFUSED. For commands
+ * that make several calls and report every failure at the end. */
+int ctl_session_call_error(const struct ctl_session *s, const char *what,
+			   const Rpc__Status *st, char *msg, size_t len);
+
 /* True when st ended a call because the connection went away, not
  * because the server answered with that status. */
 bool ctl_session_conn_lost(const struct ctl_session *s, const Rpc__Status *st);
