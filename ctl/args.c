@@ -38,6 +38,11 @@ enum opt_id {
 	O_UNTIL_SYNCED,
 	O_KIND,
 	O_WATCH,
+	O_IPAM,
+	O_NODE,
+	O_NAME,
+	O_FAMILY,
+	O_BRIDGE,
 	O_COUNT_IDS
 };
 
@@ -45,6 +50,8 @@ enum opt_id {
 #define ANY_CMD (~0u)
 #define KEYED (C(REGISTER) | C(UNREGISTER))
 #define FILTERED (C(LIST) | C(WATCH))
+#define CHILD (C(IPAM_ALLOCATE) | C(IPAM_RELEASE))
+#define IPAM_ALL (CHILD | C(IPAM_LIST) | C(IPAM_TREE))
 
 /* The policy: every option, whether it takes a value, which commands
  * accept it and whether it may be repeated. */
@@ -62,8 +69,11 @@ static const struct opt {
     {"json", 0, O_JSON, false, true, ANY_CMD},
     {"timeout", 0, O_TIMEOUT, true, false, ANY_CMD},
     {"log-level", 0, O_LOG_LEVEL, true, false, ANY_CMD},
-    {"trench", 0, O_TRENCH, true, false, KEYED | FILTERED | C(CONFIG)},
-    {"conduit", 0, O_CONDUIT, true, false, KEYED | FILTERED | C(CONFIG)},
+    {"ipam", 0, O_IPAM, true, false, ANY_CMD},
+    {"trench", 0, O_TRENCH, true, false,
+     KEYED | FILTERED | C(CONFIG) | IPAM_ALL},
+    {"conduit", 0, O_CONDUIT, true, false,
+     KEYED | FILTERED | C(CONFIG) | CHILD | C(IPAM_LIST)},
     {"stream", 0, O_STREAM, true, false, KEYED | FILTERED | C(CONFIG)},
     {"ip", 0, O_IP, true, true, KEYED},
     {"type", 0, O_TYPE, true, false, KEYED | FILTERED},
@@ -77,6 +87,10 @@ static const struct opt {
     {"until-synced", 0, O_UNTIL_SYNCED, false, true, C(WATCH)},
     {"kind", 0, O_KIND, true, false, C(CONFIG)},
     {"watch", 0, O_WATCH, false, true, C(CONFIG)},
+    {"node", 0, O_NODE, true, false, CHILD | C(IPAM_LIST)},
+    {"name", 0, O_NAME, true, false, CHILD},
+    {"family", 0, O_FAMILY, true, false, CHILD | C(IPAM_LIST)},
+    {"bridge", 0, O_BRIDGE, false, true, C(IPAM_ALLOCATE)},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -85,7 +99,26 @@ static const char *const cmd_words[CTL_CMD_COUNT] = {
     [CTL_CMD_REGISTER] = "register", [CTL_CMD_UNREGISTER] = "unregister",
     [CTL_CMD_LIST] = "list",	     [CTL_CMD_WATCH] = "watch",
     [CTL_CMD_CONFIG] = "config",
+    [CTL_CMD_IPAM_ALLOCATE] = "allocate",
+    [CTL_CMD_IPAM_RELEASE] = "release",
+    [CTL_CMD_IPAM_LIST] = "list",
+    [CTL_CMD_IPAM_TREE] = "tree",
 };
+
+/* The command groups: the first word, and the commands it holds. */
+static const struct group {
+	const char *word;
+	enum ctl_cmd cmd; /* the group alone: its help */
+	enum ctl_cmd first, last;
+	const char *want; /* its commands, for messages */
+} groups[] = {
+    {"nsp", CTL_CMD_NSP, CTL_CMD_REGISTER, CTL_CMD_CONFIG,
+     "register, unregister, list, watch or config"},
+    {"ipam", CTL_CMD_IPAM, CTL_CMD_IPAM_ALLOCATE, CTL_CMD_IPAM_TREE,
+     "allocate, release, list or tree"},
+};
+
+#define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static const struct {
 	const char *name;
@@ -118,8 +151,37 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	    [CTL_CMD_LIST] = "nsp list",
 	    [CTL_CMD_WATCH] = "nsp watch",
 	    [CTL_CMD_CONFIG] = "nsp config",
+	    [CTL_CMD_IPAM] = "ipam",
+	    [CTL_CMD_IPAM_ALLOCATE] = "ipam allocate",
+	    [CTL_CMD_IPAM_RELEASE] = "ipam release",
+	    [CTL_CMD_IPAM_LIST] = "ipam list",
+	    [CTL_CMD_IPAM_TREE] = "ipam tree",
 	};
 	return (unsigned)cmd < CTL_CMD_COUNT ? names[cmd] : "";
+}
+
+bool ctl_cmd_is_ipam(enum ctl_cmd cmd)
+{
+	return cmd >= CTL_CMD_IPAM && cmd <= CTL_CMD_IPAM_TREE;
+}
+
+void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
+		     struct ctl_server *out)
+{
+	if (!ctl_cmd_is_ipam(a->cmd)) {
+		out->addr = a->nsp;
+		out->port = CTL_NSP_PORT;
+		out->option = "--nsp";
+		return;
+	}
+	if (a->ipam)
+		out->addr = a->ipam;
+	else if (env_ipam && *env_ipam)
+		out->addr = env_ipam;
+	else
+		out->addr = CTL_IPAM_DEFAULT;
+	out->port = CTL_IPAM_PORT;
+	out->option = "--ipam";
 }
 
 const char *ctl_kind_name(enum ctl_kind kind)
@@ -212,6 +274,22 @@ static int parse_status(const char *s, bool allow_any, int *out)
 		*out = NSP__TARGET_STATUS__DISABLED;
 	else if (allow_any && strcmp(s, "any") == 0)
 		*out = NSP__TARGET_STATUS__ANY_STATUS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* allocate and release: ipv4, ipv6 or dual; list: ipv4, ipv6 or any. */
+static int parse_family(const char *s, bool filter, enum ctl_family *out)
+{
+	if (strcmp(s, "ipv4") == 0)
+		*out = CTL_FAMILY_IPV4;
+	else if (strcmp(s, "ipv6") == 0)
+		*out = CTL_FAMILY_IPV6;
+	else if (!filter && strcmp(s, "dual") == 0)
+		*out = CTL_FAMILY_DUAL;
+	else if (filter && strcmp(s, "any") == 0)
+		*out = CTL_FAMILY_ANY;
 	else
 		return -EINVAL;
 	return 0;
@@ -384,6 +462,29 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 	case O_WATCH:
 		a->watch = true;
 		return 0;
+	case O_IPAM:
+		if (!*v)
+			return errtext(-EINVAL, err, errlen,
+				       "--ipam needs an address (HOST:PORT)");
+		a->ipam = v;
+		return 0;
+	case O_NODE:
+		return set_name(&a->node, o->name, v, err, errlen);
+	case O_NAME:
+		return set_name(&a->name, o->name, v, err, errlen);
+	case O_FAMILY:
+		if (parse_family(v, a->cmd == CTL_CMD_IPAM_LIST, &a->family) <
+		    0)
+			return errtext(-EINVAL, err, errlen,
+				       "--family '%s' is not one of ipv4, "
+				       "ipv6, %s",
+				       v,
+				       a->cmd == CTL_CMD_IPAM_LIST ? "any"
+								   : "dual");
+		return 0;
+	case O_BRIDGE:
+		a->bridge = true;
+		return 0;
 	case O_COUNT_IDS:
 		break;
 	}
@@ -422,26 +523,42 @@ static void find_words(int argc, char **argv, const char **words,
 static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 			const char **extra, char *err, size_t errlen)
 {
+	const struct group *g = NULL;
 	*extra = NULL;
 	if (n_words == 0) {
 		a->cmd = CTL_CMD_NONE;
 		return 0;
 	}
-	if (strcmp(words[0], "nsp") != 0) {
-		for (int c = CTL_CMD_REGISTER; c < CTL_CMD_COUNT; c++)
-			if (strcmp(words[0], cmd_words[c]) == 0)
-				return errtext(-EINVAL, err, errlen,
-					    "unknown command '%s' (did you "
-					    "mean 'nsp %s'?)",
-					    words[0], words[0]);
-		return errtext(-EINVAL, err, errlen, "unknown command '%s' (want 'nsp')",
-			    words[0]);
+	for (size_t i = 0; i < N_GROUPS; i++)
+		if (strcmp(words[0], groups[i].word) == 0)
+			g = &groups[i];
+	if (!g) {
+		/* A command without its group: name the group(s) that have
+		 * it ("list" is in both). */
+		char hint[64] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < N_GROUPS; i++)
+			for (int c = groups[i].first; c <= (int)groups[i].last;
+			     c++)
+				if (strcmp(words[0], cmd_words[c]) == 0)
+					len += (size_t)snprintf(
+					    hint + len, sizeof(hint) - len,
+					    "%s'%s %s'", len ? " or " : "",
+					    groups[i].word, cmd_words[c]);
+		if (len)
+			return errtext(-EINVAL, err, errlen,
+				       "unknown command '%s' (did you mean "
+				       "%s?)",
+				       words[0], hint);
+		return errtext(-EINVAL, err, errlen,
+			       "unknown command '%s' (want 'nsp' or 'ipam')",
+			       words[0]);
 	}
 	if (n_words == 1) {
-		a->cmd = CTL_CMD_NSP;
+		a->cmd = g->cmd;
 		return 0;
 	}
-	for (int c = CTL_CMD_REGISTER; c < CTL_CMD_COUNT; c++) {
+	for (int c = g->first; c <= (int)g->last; c++) {
 		if (strcmp(words[1], cmd_words[c]) == 0) {
 			a->cmd = (enum ctl_cmd)c;
 			if (n_words > 2)
@@ -449,10 +566,10 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 			return 0;
 		}
 	}
+	a->cmd = g->cmd; /* for the group's usage and help */
 	return errtext(-EINVAL, err, errlen,
-		    "unknown command 'nsp %s' (want register, unregister, "
-		    "list, watch or config)",
-		    words[1]);
+		       "unknown command '%s %s' (want %s)", g->word, words[1],
+		       g->want);
 }
 
 /* The rules that join options: what a command requires and which
@@ -498,6 +615,28 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 	case CTL_CMD_CONFIG:
 		if (a->count && !a->watch)
 			return errtext(-EINVAL, err, errlen, "--count needs --watch");
+		return 0;
+	case CTL_CMD_IPAM:
+		return errtext(-EINVAL, err, errlen,
+			       "ipam needs a command: allocate, release, list "
+			       "or tree");
+	case CTL_CMD_IPAM_ALLOCATE:
+	case CTL_CMD_IPAM_RELEASE:
+		if (!a->family)
+			a->family = CTL_FAMILY_DUAL;
+		if (!a->trench)
+			return errtext(-EINVAL, err, errlen, "--trench is required");
+		if (!a->conduit)
+			return errtext(-EINVAL, err, errlen, "--conduit is required");
+		if (!a->node)
+			return errtext(-EINVAL, err, errlen, "--node is required");
+		if (!a->name)
+			return errtext(-EINVAL, err, errlen,
+				       "--name is required (the child: a pod, "
+				       "or the node's proxy with --bridge)");
+		return 0;
+	case CTL_CMD_IPAM_LIST:
+	case CTL_CMD_IPAM_TREE:
 		return 0;
 	case CTL_CMD_COUNT:
 		break;

@@ -1,6 +1,7 @@
 /* The straitctl command line, parsed and validated into one struct.
  *
  *	straitctl [global options] nsp COMMAND [options]
+ *	straitctl [global options] ipam COMMAND [options]
  *
  * Pure: no I/O, no libuv. Every option is declared once in a table that
  * says which commands take it and whether it has a value, and every value
@@ -19,6 +20,8 @@
 
 #define CTL_NSP_DEFAULT "127.0.0.1:7778"
 #define CTL_NSP_PORT 7778
+#define CTL_IPAM_DEFAULT "127.0.0.1:7777"
+#define CTL_IPAM_PORT 7777
 #define CTL_MAX_IPS 8	   /* proto/nsp.proto: 1..8 IPs per target */
 #define CTL_MAX_CONTEXT 32 /* --context entries per registration */
 
@@ -30,7 +33,21 @@ enum ctl_cmd {
 	CTL_CMD_LIST,
 	CTL_CMD_WATCH,
 	CTL_CMD_CONFIG,
+	CTL_CMD_IPAM, /* "ipam" without a command */
+	CTL_CMD_IPAM_ALLOCATE,
+	CTL_CMD_IPAM_RELEASE,
+	CTL_CMD_IPAM_LIST,
+	CTL_CMD_IPAM_TREE,
 	CTL_CMD_COUNT
+};
+
+/* --family of the ipam commands. IPV4 and IPV6 are the numbers of
+ * proto/ipam.proto's Family; ANY (not given) only filters. */
+enum ctl_family {
+	CTL_FAMILY_ANY = 0,
+	CTL_FAMILY_IPV4 = 1,
+	CTL_FAMILY_IPV6 = 2,
+	CTL_FAMILY_DUAL = 3, /* allocate and release: one call per family */
 };
 
 /* What `nsp config` is about: one kind, or all of them. */
@@ -59,7 +76,8 @@ struct ctl_args {
 	bool version; /* -V/--version */
 
 	/* global */
-	const char *nsp; /* --nsp, else $STRAIT_NSP, else CTL_NSP_DEFAULT */
+	const char *nsp;  /* --nsp, else $STRAIT_NSP, else CTL_NSP_DEFAULT */
+	const char *ipam; /* --ipam, else NULL: see ctl_args_server() */
 	bool json;
 	uint64_t timeout_ms; /* --timeout, default 5000 */
 	enum log_level log_level;
@@ -86,6 +104,18 @@ struct ctl_args {
 	/* config */
 	enum ctl_kind kind;
 	bool watch;
+
+	/* ipam (--trench and --conduit above) */
+	const char *node, *name;
+	enum ctl_family family; /* allocate, release: DUAL unless given */
+	bool bridge;
+};
+
+/* The server a command talks to, as main resolves it. */
+struct ctl_server {
+	const char *addr;   /* HOST:PORT, [IPV6]:PORT or HOST */
+	uint16_t port;	    /* when addr has none */
+	const char *option; /* "--nsp" or "--ipam", for messages */
 };
 
 /* Parses argv (argv[0] is skipped) into a. env_nsp is $STRAIT_NSP or NULL.
@@ -99,7 +129,17 @@ int ctl_args_parse(int argc, char **argv, const char *env_nsp,
 
 void ctl_args_free(struct ctl_args *a);
 
-/* "nsp register", "nsp", or "" for CTL_CMD_NONE. */
+/* The server of a->cmd: --nsp for the nsp commands; --ipam, else
+ * env_ipam ($STRAIT_IPAM or NULL) if not empty, else CTL_IPAM_DEFAULT for
+ * the ipam ones. ($STRAIT_NSP is resolved by ctl_args_parse, whose
+ * signature predates the ipam commands.) */
+void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
+		     struct ctl_server *out);
+
+/* True for "ipam" and its commands. */
+bool ctl_cmd_is_ipam(enum ctl_cmd cmd);
+
+/* "nsp register", "nsp", "ipam tree", or "" for CTL_CMD_NONE. */
 const char *ctl_cmd_name(enum ctl_cmd cmd);
 
 /* "trench", "conduits", ...: the singular for trench, plural otherwise, as

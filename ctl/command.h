@@ -1,5 +1,6 @@
 /* The commands straitctl runs, one struct ctl_command each (session.h).
- * The `nsp` group talks to strait-nsp (proto/nsp.proto). */
+ * The `nsp` group talks to strait-nsp (proto/nsp.proto), the `ipam` group
+ * to strait-ipam (proto/ipam.proto). */
 #ifndef STRAIT_CTL_COMMAND_H
 #define STRAIT_CTL_COMMAND_H
 
@@ -10,5 +11,9 @@ extern const struct ctl_command ctl_nsp_unregister; /* one-shot */
 extern const struct ctl_command ctl_nsp_list;
 extern const struct ctl_command ctl_nsp_watch;
 extern const struct ctl_command ctl_nsp_config;
+extern const struct ctl_command ctl_ipam_allocate; /* per family */
+extern const struct ctl_command ctl_ipam_release;  /* per family */
+extern const struct ctl_command ctl_ipam_list;
+extern const struct ctl_command ctl_ipam_tree;
 
 #endif

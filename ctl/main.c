@@ -1,6 +1,7 @@
 /* straitctl: parse the command line, resolve the server's address, run
  * one command on one loop, unwind, exit with the command's code.
- * The commands live in nsp_*.c; docs/straitctl.md is the reference. */
+ * The commands live in nsp_*.c and ipam_*.c; docs/straitctl.md is the
+ * reference. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,24 +30,32 @@ static const struct ctl_command *command(enum ctl_cmd cmd)
 		return &ctl_nsp_watch;
 	case CTL_CMD_CONFIG:
 		return &ctl_nsp_config;
+	case CTL_CMD_IPAM_ALLOCATE:
+		return &ctl_ipam_allocate;
+	case CTL_CMD_IPAM_RELEASE:
+		return &ctl_ipam_release;
+	case CTL_CMD_IPAM_LIST:
+		return &ctl_ipam_list;
+	case CTL_CMD_IPAM_TREE:
+		return &ctl_ipam_tree;
 	default:
 		return NULL;
 	}
 }
 
-/* Parses --nsp. Returns 0 or an exit code, having said why. */
-static int resolve(const char *text, struct sockaddr_storage *ss)
+/* Parses --nsp or --ipam. Returns 0 or an exit code, having said why. */
+static int resolve(const struct ctl_server *srv, struct sockaddr_storage *ss)
 {
-	int err = sockaddr_parse(text, CTL_NSP_PORT, ss);
+	int err = sockaddr_parse(srv->addr, srv->port, ss);
 	if (err == -EINVAL || err == -ENODEV) {
 		fprintf(stderr,
-			"straitctl: --nsp '%s' is not an address (want "
+			"straitctl: %s '%s' is not an address (want "
 			"HOST:PORT, [IPV6]:PORT or HOST)\n",
-			text);
+			srv->option, srv->addr);
 		return CTL_EXIT_USAGE;
 	}
 	if (err) {
-		fprintf(stderr, "straitctl: cannot reach %s: %s\n", text,
+		fprintf(stderr, "straitctl: cannot reach %s: %s\n", srv->addr,
 			err == -ENOENT ? "the name does not resolve"
 				       : strerror(-err));
 		return CTL_EXIT_UNREACHABLE;
@@ -83,8 +92,10 @@ int main(int argc, char **argv)
 	 * as EPIPE from write(), not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
+	struct ctl_server srv;
+	ctl_args_server(&args, getenv("STRAIT_IPAM"), &srv);
 	struct sockaddr_storage addr;
-	code = resolve(args.nsp, &addr);
+	code = resolve(&srv, &addr);
 	if (code)
 		goto free_args;
 
