@@ -50,10 +50,12 @@ static const Rpc__Status status_ok = RPC__STATUS__INIT;
 
 static void on_retry(uv_timer_t *t);
 
-static void finish(struct pending *p, Rpc__Code code, const char *text)
+static void finish(struct pending *p, Rpc__Code code, const char *reason,
+		   const char *text)
 {
 	Rpc__Status st = RPC__STATUS__INIT;
 	st.code = code;
+	st.reason = (char *)(reason ? reason : "");
 	st.message = (char *)text;
 	p->fn(p->data, &st, NULL);
 	free(p);
@@ -81,7 +83,7 @@ static void fail_all(struct rpc_client *c, Rpc__Code code, const char *text)
 	while (list) {
 		struct pending *p = list;
 		list = p->next;
-		finish(p, code, text);
+		finish(p, code, NULL, text);
 	}
 }
 
@@ -129,7 +131,8 @@ static void on_envelope(struct rpc_conn *conn, const Rpc__Envelope *env)
 
 	Rpc__Code code = env->status ? env->status->code : RPC__CODE__OK;
 	if (code != RPC__CODE__OK || env->kind == RPC__KIND__END) {
-		finish(p, code, env->status ? env->status->message : "");
+		finish(p, code, env->status ? env->status->reason : NULL,
+		       env->status ? env->status->message : "");
 		return;
 	}
 	ProtobufCMessage *msg = protobuf_c_message_unpack(
@@ -140,7 +143,7 @@ static void on_envelope(struct rpc_conn *conn, const Rpc__Envelope *env)
 		char text[160];
 		snprintf(text, sizeof(text), "answer is not a valid %s",
 			 p->reply->name);
-		finish(p, RPC__CODE__INTERNAL, text);
+		finish(p, RPC__CODE__INTERNAL, NULL, text);
 		return;
 	}
 	p->fn(p->data, &status_ok, msg);
@@ -335,6 +338,6 @@ int rpc_client_cancel(struct rpc_client *c, uint32_t id)
 	if (rpc_client_connected(c))
 		rpc_conn_send_msg(&c->cc->conn, id, RPC__KIND__CANCEL, NULL,
 				  NULL, RPC__CODE__OK, NULL);
-	finish(p, RPC__CODE__CANCELLED, "cancelled");
+	finish(p, RPC__CODE__CANCELLED, NULL, "cancelled");
 	return 0;
 }

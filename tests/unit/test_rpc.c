@@ -26,6 +26,7 @@ struct fixture {
 	Rpc__Code last_code;
 	char last_text[256];
 	int stream_closed;
+	char last_reason[64];
 	struct rpc_call *held;
 	int closed;
 };
@@ -35,6 +36,11 @@ static void echo(struct rpc_call *call, const ProtobufCMessage *req,
 {
 	(void)data;
 	const Rpc__Status *in = (const Rpc__Status *)req;
+	if (strcmp(in->message, "fail") == 0) {
+		rpc_call_fail(call, RPC__CODE__RESOURCE_EXHAUSTED, "test_full",
+			      "asked to fail");
+		return;
+	}
 	Rpc__Status out = RPC__STATUS__INIT;
 	out.code = in->code;
 	out.message = in->message;
@@ -96,6 +102,8 @@ static void on_answer(void *data, const Rpc__Status *st,
 		f->ended++;
 		f->last_code = st->code;
 		snprintf(f->last_text, sizeof(f->last_text), "%s", st->message);
+		snprintf(f->last_reason, sizeof(f->last_reason), "%s",
+			 st->reason ? st->reason : "");
 	}
 }
 
@@ -234,7 +242,13 @@ static void test_unknown_method_and_bad_payload(void **state)
 	assert_true(run_until(&f->loop, &f->ended, 2));
 	assert_int_equal(f->last_code, RPC__CODE__INVALID_ARGUMENT);
 	assert_non_null(strstr(f->last_text, "not a valid rpc.Status"));
-	/* The connection survives both. */
+	/* A failure's reason reaches the client. */
+	call_echo(f, "fail");
+	assert_true(run_until(&f->loop, &f->ended, 3));
+	assert_int_equal(f->last_code, RPC__CODE__RESOURCE_EXHAUSTED);
+	assert_string_equal(f->last_reason, "test_full");
+	assert_string_equal(f->last_text, "asked to fail");
+	/* The connection survives them all. */
 	call_echo(f, "still here");
 	assert_true(run_until(&f->loop, &f->answers, 1));
 }
