@@ -36,6 +36,33 @@ static void clear(struct ipam_conduits *c)
 	c->n = 0;
 }
 
+/* Creates the prefixes of every conduit the configuration names, in both
+ * families, so that a conduit's place in its trench is fixed when it
+ * appears rather than by the order of first allocations. */
+static void lay_out(struct ipam_conduits *c, const Nsp__ConfigResponse *r)
+{
+	struct ipam *p = c->p;
+	for (size_t i = 0; i < r->n_conduits; i++) {
+		for (int f = 0; f < 2; f++) {
+			struct ipam_child_ref ref = {
+				.trench = r->conduits[i]->trench,
+				.conduit = r->conduits[i]->name,
+				.family = f ? AF_INET6 : AF_INET,
+			};
+			enum ipam_reason reason = IPAM_OK;
+			char err[512];
+			if (ipam_conduit_ensure(p->tree, &ref, &p->changes, NULL,
+						&reason, err, sizeof(err)) < 0)
+				log_warn("nsp: conduit %s/%s: no %s prefix: %s (%s)",
+					 ref.trench, ref.conduit,
+					 f ? "IPv6" : "IPv4", err,
+					 ipam_reason_name(reason));
+			if (ipam_persist(p) < 0)
+				return;
+		}
+	}
+}
+
 static void on_answer(void *data, const Rpc__Status *st,
 		      const ProtobufCMessage *msg)
 {
@@ -66,6 +93,7 @@ static void on_answer(void *data, const Rpc__Status *st,
 	else
 		log_info("nsp: configuration changed: %zu conduit(s) known", n);
 	c->ready = true;
+	lay_out(c, r);
 }
 
 static void on_state(struct rpc_client *client, bool up, void *data)

@@ -42,6 +42,21 @@ wait_for() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# wait_listening WHAT PID PORT: waits for PORT; fails at once, with the
+# exit status, if the process PID ends first (a refused store, a bad
+# option), instead of timing out.
+wait_listening() {
+  local what=$1 pid=$2 port=$3 end=$((SECONDS + 10))
+  until port_open "$port"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      local rc=0; wait "$pid" || rc=$?
+      fail "$what exited with status $rc before listening on $port"
+    fi
+    [ $SECONDS -lt $end ] || fail "timed out after 10s waiting for $what on $port"
+    sleep 0.05
+  done
+}
+
 # start_nsp NAME PORT [ARGS...]: starts strait-nsp logging to $WORK/NAME.log,
 # sets NSP_PID, and waits for its port.
 start_nsp() {
@@ -50,7 +65,7 @@ start_nsp() {
     >>"$WORK/$name.log" 2>&1 &
   NSP_PID=$!
   PIDS+=("$NSP_PID")
-  wait_for 10 "strait-nsp listening on $port" port_open "$port"
+  wait_listening strait-nsp "$NSP_PID" "$port"
 }
 
 ctl() { "$BIN/straitctl" --nsp "127.0.0.1:$NSP_PORT" "$@"; }
@@ -78,3 +93,16 @@ make_config() {
 # Note for test writers: with pipefail, `producer | grep -q` or `| head`
 # can fail when the reader exits first and the producer gets SIGPIPE.
 # Capture into a variable and grep a here-string instead.
+
+# start_ipam NAME PORT [ARGS...]: strait-ipam logging to $WORK/NAME.log,
+# sets IPAM_PID, and waits for its port.
+start_ipam() {
+  local name=$1 port=$2; shift 2
+  "$BIN/strait-ipam" -l "127.0.0.1:$port" -m off -s "$WORK/$name.db" "$@" \
+    >>"$WORK/$name.log" 2>&1 &
+  IPAM_PID=$!
+  PIDS+=("$IPAM_PID")
+  wait_listening strait-ipam "$IPAM_PID" "$port"
+}
+
+ipamctl() { "$BIN/straitctl" --ipam "127.0.0.1:$IPAM_PORT" "$@"; }
