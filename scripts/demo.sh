@@ -117,7 +117,28 @@ sed -i 's|^    address: 198.18.100.10/24$|  - name: vip-bad\n    trench: trench-
 wait_for 10 "the refusal" grep -q 'update refused' "$WORK/nsp.log"
 grep 'update refused' "$WORK/nsp.log" | tail -n 1 | sed 's/^/   /'
 
-step "8. Prometheus metrics (curl 127.0.0.1:$METRICS/metrics, excerpt)"
+step "8. strait-ipam hands out node prefixes and addresses, durably"
+IPAM_PORT=$((PORT + 2))
+export STRAIT_IPAM=127.0.0.1:$IPAM_PORT
+"$BIN/strait-ipam" -l "$STRAIT_IPAM" -m off -s "$WORK/ipam.db" --nsp "$STRAIT_NSP" \
+  --reuse-delay 60 >>"$WORK/ipam.log" 2>&1 &
+IPAM=$!
+PIDS+=("$IPAM")
+wait_for 10 "strait-ipam" port_open "$IPAM_PORT"
+say "Each node's proxy takes its bridge address; each pod takes one address per family."
+ipam_ready() { "$BIN/straitctl" ipam allocate --trench trench-a --conduit load-balancer \
+  --node node-1 --name proxy-node-1 --bridge; }
+wait_for 10 "IPAM to learn the conduits from NSP" ipam_ready >/dev/null
+run "$BIN/straitctl" ipam allocate --trench trench-a --conduit load-balancer --node node-1 --name target-1
+"$BIN/straitctl" ipam allocate --trench trench-a --conduit load-balancer --node node-2 \
+  --name proxy-node-2 --bridge >/dev/null
+"$BIN/straitctl" ipam allocate --trench trench-a --conduit load-balancer --node node-2 --name target-2 >/dev/null
+run "$BIN/straitctl" ipam tree --trench trench-a
+say "A conduit NSP's configuration does not have is refused, with a reason:"
+run "$BIN/straitctl" ipam allocate --trench trench-a --conduit typo --node node-1 --name x ||
+  say "(exit status $?)"
+
+step "9. Prometheus metrics (curl 127.0.0.1:$METRICS/metrics, excerpt)"
 curl -s "127.0.0.1:$METRICS/metrics" | grep -E "^strait_nsp_(registrations|revision|watchers|expired_total|config_re|rpc_calls_total|rpc_connections_open)" | sed 's/^/   /'
 
 step "Done. Everything the demo started is being stopped and removed."
