@@ -16,19 +16,11 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "daemon.h"
 #include "rows.h"
 #include "rpc.h"
 #include "store.h"
 #include "tree.h"
-
-/* Exit codes shared by all strait daemons (docs/nsp.md). */
-enum {
-	STRAIT_EXIT_OK = 0,
-	STRAIT_EXIT_FAILURE = 1,
-	STRAIT_EXIT_USAGE = 2,
-	STRAIT_EXIT_LISTEN = 3,
-	STRAIT_EXIT_STATE = 4,
-};
 
 #define IPAM_REASONS (IPAM_BRIDGE_TAKEN + 1)
 

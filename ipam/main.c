@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ipam.h"
+#include "daemon.h"
 #include "log.h"
 #include "metrics.h"
 #include "sockaddr.h"
@@ -20,10 +21,8 @@ struct options {
 	const char *listen, *metrics, *state, *nsp;
 	const char *specs[MAX_SPECS];
 	size_t n_specs;
-	bool sync_full;
 	uint64_t lease_ms, collect_ms, reuse_ms;
-	uint32_t keepalive_ms, dead_ms;
-	enum log_level level;
+	struct daemon_common common;
 };
 
 static void usage(FILE *f)
@@ -36,9 +35,6 @@ static void usage(FILE *f)
 "\n"
 "  -l, --listen ADDR        API address (default :7777)\n"
 "  -s, --state FILE         the SQLite store (default /var/lib/strait/ipam.db)\n"
-"      --sync MODE          normal (default): each change is in the WAL before\n"
-"                           its reply, which survives a crash of the process;\n"
-"                           full: also fsync, which survives power loss\n"
 "      --ipv4 [TRENCH=]PREFIX:CONDUIT_LEN:NODE_LEN\n"
 "                           the IPv4 tree of TRENCH, or of every trench without\n"
 "                           one of its own (default 169.255.0.0/16:20:24);\n"
@@ -54,9 +50,7 @@ static void usage(FILE *f)
 "                           (default: a conduit is created on first use)\n"
 "  -m, --metrics ADDR       Prometheus /metrics address (default :9777;\n"
 "                           'off' disables)\n"
-"      --keepalive MS       ping interval on API connections (default 1000)\n"
-"      --dead MS            silence after which a peer is dead (default 5000)\n"
-"      --log-level LEVEL    error, warn, info (default) or debug\n"
+DAEMON_HELP
 "  -h, --help               this text\n"
 "  -V, --version            the version\n"
 "\n"
@@ -72,43 +66,23 @@ static void usage(FILE *f)
 "  strait-ipam -l 127.0.0.1:7777 -s /tmp/ipam.db --ipv4 169.255.0.0/16:20:24\n");
 }
 
-static int number(const char *opt, const char *text, uint64_t lo, uint64_t hi,
-		  uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr,
-			"strait-ipam: %s '%s' is not a number from %llu to %llu\n",
-			opt, text, (unsigned long long)lo,
-			(unsigned long long)hi);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse(int argc, char **argv, struct options *o)
 {
 	enum {
-		OPT_SYNC = 256, OPT_V4, OPT_V6, OPT_LEASE, OPT_COLLECT,
-		OPT_REUSE, OPT_NSP, OPT_KEEP, OPT_DEAD, OPT_LEVEL,
+		OPT_V4 = 256, OPT_V6, OPT_LEASE, OPT_COLLECT, OPT_REUSE,
+		OPT_NSP,
 	};
 	static const struct option longs[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "state", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
-		{ "sync", required_argument, NULL, OPT_SYNC },
 		{ "ipv4", required_argument, NULL, OPT_V4 },
 		{ "ipv6", required_argument, NULL, OPT_V6 },
 		{ "lease", required_argument, NULL, OPT_LEASE },
 		{ "collect", required_argument, NULL, OPT_COLLECT },
 		{ "reuse-delay", required_argument, NULL, OPT_REUSE },
 		{ "nsp", required_argument, NULL, OPT_NSP },
-		{ "keepalive", required_argument, NULL, OPT_KEEP },
-		{ "dead", required_argument, NULL, OPT_DEAD },
-		{ "log-level", required_argument, NULL, OPT_LEVEL },
+		DAEMON_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -126,15 +100,6 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'm':
 			o->metrics = optarg;
 			break;
-		case OPT_SYNC:
-			if (strcmp(optarg, "normal") && strcmp(optarg, "full")) {
-				fprintf(stderr,
-					"strait-ipam: --sync '%s' is neither 'normal' nor 'full'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->sync_full = strcmp(optarg, "full") == 0;
-			break;
 		case OPT_V4:
 		case OPT_V6:
 			if (o->n_specs == MAX_SPECS) {
@@ -149,40 +114,22 @@ static int parse(int argc, char **argv, struct options *o)
 				return -ENOMEM;
 			break;
 		case OPT_LEASE:
-			if (number("--lease", optarg, 1, 30 * 86400, &v))
+			if (daemon_number("strait-ipam", "--lease", optarg, 1, 30 * 86400, &v))
 				return -EINVAL;
 			o->lease_ms = v * 1000;
 			break;
 		case OPT_COLLECT:
-			if (number("--collect", optarg, 1, 30 * 86400, &v))
+			if (daemon_number("strait-ipam", "--collect", optarg, 1, 30 * 86400, &v))
 				return -EINVAL;
 			o->collect_ms = v * 1000;
 			break;
 		case OPT_REUSE:
-			if (number("--reuse-delay", optarg, 0, 86400, &v))
+			if (daemon_number("strait-ipam", "--reuse-delay", optarg, 0, 86400, &v))
 				return -EINVAL;
 			o->reuse_ms = v * 1000;
 			break;
 		case OPT_NSP:
 			o->nsp = optarg;
-			break;
-		case OPT_KEEP:
-			if (number("--keepalive", optarg, 10, 60000, &v))
-				return -EINVAL;
-			o->keepalive_ms = (uint32_t)v;
-			break;
-		case OPT_DEAD:
-			if (number("--dead", optarg, 20, 600000, &v))
-				return -EINVAL;
-			o->dead_ms = (uint32_t)v;
-			break;
-		case OPT_LEVEL:
-			if (log_level_parse(optarg, &o->level)) {
-				fprintf(stderr,
-					"strait-ipam: --log-level '%s' is not one of error, warn, info, debug\n",
-					optarg);
-				return -EINVAL;
-			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -190,9 +137,16 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'V':
 			printf("strait-ipam %s\n", VERSION);
 			exit(STRAIT_EXIT_OK);
-		default:
-			fprintf(stderr, "Try 'strait-ipam --help'.\n");
-			return -EINVAL;
+		default: {
+			int r = daemon_option("strait-ipam", c, optarg, &o->common);
+			if (r < 0)
+				return -EINVAL;
+			if (r == 0) {
+				fprintf(stderr, "Try 'strait-ipam --help'.\n");
+				return -EINVAL;
+			}
+			break;
+		}
 		}
 	}
 	if (optind < argc) {
@@ -200,7 +154,7 @@ static int parse(int argc, char **argv, struct options *o)
 			argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return daemon_check("strait-ipam", &o->common);
 }
 
 /* Applies the --ipv4/--ipv6 specs: defaults into cfg, per-trench ones
@@ -267,11 +221,11 @@ int main(int argc, char **argv)
 		.metrics = ":9777",
 		.state = "/var/lib/strait/ipam.db",
 		.collect_ms = 7200 * 1000,
-		.level = LOG_INFO,
+		.common.level = LOG_INFO,
 	};
 	if (parse(argc, argv, &o) < 0)
 		return STRAIT_EXIT_USAGE;
-	log_init("ipam", o.level);
+	log_init("ipam", o.common.level);
 
 	struct ipam_tree_config tcfg = {
 		.lease_ms = o.lease_ms,
@@ -320,7 +274,7 @@ int main(int argc, char **argv)
 		goto out_tree;
 
 	rc = STRAIT_EXIT_STATE;
-	if (ipam_store_open(o.state, o.sync_full, &p.store, err, sizeof(err)) <
+	if (ipam_store_open(o.state, o.common.sync_full, &p.store, err, sizeof(err)) <
 	    0) {
 		log_error("store: %s", err);
 		goto out_tree;
@@ -344,7 +298,7 @@ int main(int argc, char **argv)
 		.methods = ipam_methods,
 		.n_methods = ipam_n_methods,
 		.data = &p,
-		.timing = { o.keepalive_ms, o.dead_ms },
+		.timing = { o.common.keepalive_ms, o.common.dead_ms },
 	};
 	rc = STRAIT_EXIT_LISTEN;
 	int e = rpc_server_start(&loop, (struct sockaddr *)&api_addr, &scfg,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "metrics.h"
 #include "nsp.h"
@@ -20,12 +21,10 @@ struct options {
 	const char *state;
 	const char **configs;
 	size_t n_configs;
-	bool sync_full;
 	uint64_t ttl_ms;
 	size_t event_log;
 	uint32_t config_poll_ms;
-	uint32_t keepalive_ms, dead_ms;
-	enum log_level level;
+	struct daemon_common common;
 };
 
 static void usage(FILE *f)
@@ -41,18 +40,13 @@ static void usage(FILE *f)
 "                           ConfigMap layout, docs/config.md); repeatable\n"
 "  -s, --state FILE         the SQLite store of registrations\n"
 "                           (default /var/lib/strait/nsp.db)\n"
-"      --sync MODE          normal: a change is in the WAL before its reply,\n"
-"                           which survives a crash of the process (default);\n"
-"                           full: also fsync, which survives power loss\n"
 "      --ttl SECONDS        a registration's life without refresh (default 60)\n"
 "      --event-log N        changes kept for resuming watchers (default 8192)\n"
 "      --config-poll SECONDS  re-read configuration directories this often\n"
 "                           besides inotify (default 5; 0 = only inotify)\n"
 "  -m, --metrics ADDR       Prometheus /metrics address (default :9778;\n"
 "                           'off' disables)\n"
-"      --keepalive MS       ping interval on API connections (default 1000)\n"
-"      --dead MS            silence after which a peer is dead (default 5000)\n"
-"      --log-level LEVEL    error, warn, info (default) or debug\n"
+DAEMON_HELP
 "  -h, --help               this text\n"
 "  -V, --version            the version\n"
 "\n"
@@ -68,38 +62,18 @@ static void usage(FILE *f)
 "      -c examples/meridio-configuration-trench-a\n");
 }
 
-static int number(const char *opt, const char *text, uint64_t lo, uint64_t hi,
-		  uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || v < lo || v > hi) {
-		fprintf(stderr,
-			"strait-nsp: %s '%s' is not a number from %llu to %llu\n",
-			opt, text, (unsigned long long)lo,
-			(unsigned long long)hi);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SYNC = 256, OPT_TTL, OPT_LOG, OPT_POLL, OPT_KEEP, OPT_DEAD, OPT_LEVEL };
+	enum { OPT_TTL = 256, OPT_LOG, OPT_POLL };
 	static const struct option longs[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "state", required_argument, NULL, 's' },
 		{ "metrics", required_argument, NULL, 'm' },
-		{ "sync", required_argument, NULL, OPT_SYNC },
 		{ "ttl", required_argument, NULL, OPT_TTL },
 		{ "event-log", required_argument, NULL, OPT_LOG },
 		{ "config-poll", required_argument, NULL, OPT_POLL },
-		{ "keepalive", required_argument, NULL, OPT_KEEP },
-		{ "dead", required_argument, NULL, OPT_DEAD },
-		{ "log-level", required_argument, NULL, OPT_LEVEL },
+		DAEMON_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -120,47 +94,20 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'm':
 			o->metrics = optarg;
 			break;
-		case OPT_SYNC:
-			if (strcmp(optarg, "normal") && strcmp(optarg, "full")) {
-				fprintf(stderr,
-					"strait-nsp: --sync '%s' is neither 'normal' nor 'full'\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->sync_full = strcmp(optarg, "full") == 0;
-			break;
 		case OPT_TTL:
-			if (number("--ttl", optarg, 1, 86400, &v))
+			if (daemon_number("strait-nsp", "--ttl", optarg, 1, 86400, &v))
 				return -EINVAL;
 			o->ttl_ms = v * 1000;
 			break;
 		case OPT_LOG:
-			if (number("--event-log", optarg, 16, 1u << 24, &v))
+			if (daemon_number("strait-nsp", "--event-log", optarg, 16, 1u << 24, &v))
 				return -EINVAL;
 			o->event_log = v;
 			break;
 		case OPT_POLL:
-			if (number("--config-poll", optarg, 0, 3600, &v))
+			if (daemon_number("strait-nsp", "--config-poll", optarg, 0, 3600, &v))
 				return -EINVAL;
 			o->config_poll_ms = (uint32_t)v * 1000;
-			break;
-		case OPT_KEEP:
-			if (number("--keepalive", optarg, 10, 60000, &v))
-				return -EINVAL;
-			o->keepalive_ms = (uint32_t)v;
-			break;
-		case OPT_DEAD:
-			if (number("--dead", optarg, 20, 600000, &v))
-				return -EINVAL;
-			o->dead_ms = (uint32_t)v;
-			break;
-		case OPT_LEVEL:
-			if (log_level_parse(optarg, &o->level)) {
-				fprintf(stderr,
-					"strait-nsp: --log-level '%s' is not one of error, warn, info, debug\n",
-					optarg);
-				return -EINVAL;
-			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -168,9 +115,16 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'V':
 			printf("strait-nsp %s\n", VERSION);
 			exit(STRAIT_EXIT_OK);
-		default:
-			fprintf(stderr, "Try 'strait-nsp --help'.\n");
-			return -EINVAL;
+		default: {
+			int r = daemon_option("strait-nsp", c, optarg, &o->common);
+			if (r < 0)
+				return -EINVAL;
+			if (r == 0) {
+				fprintf(stderr, "Try 'strait-nsp --help'.\n");
+				return -EINVAL;
+			}
+			break;
+		}
 		}
 	}
 	if (optind < argc) {
@@ -178,11 +132,7 @@ static int parse(int argc, char **argv, struct options *o)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (o->keepalive_ms && o->dead_ms && o->dead_ms <= o->keepalive_ms) {
-		fprintf(stderr, "strait-nsp: --dead must exceed --keepalive\n");
-		return -EINVAL;
-	}
-	return 0;
+	return daemon_check("strait-nsp", &o->common);
 }
 
 static int restore_one(const Nsp__Target *t, void *data)
@@ -216,11 +166,11 @@ int main(int argc, char **argv)
 		.state = "/var/lib/strait/nsp.db",
 		.configs = configs,
 		.config_poll_ms = 5000,
-		.level = LOG_INFO,
+		.common.level = LOG_INFO,
 	};
 	if (parse(argc, argv, &o) < 0)
 		return STRAIT_EXIT_USAGE;
-	log_init("nsp", o.level);
+	log_init("nsp", o.common.level);
 
 	struct sockaddr_storage api_addr, metrics_addr;
 	if (sockaddr_parse(o.listen, 7778, &api_addr) < 0) {
@@ -243,7 +193,7 @@ int main(int argc, char **argv)
 	int rc = STRAIT_EXIT_STATE;
 	char err[512];
 
-	if (nsp_store_open(o.state, o.sync_full, &n.store, err, sizeof(err)) < 0) {
+	if (nsp_store_open(o.state, o.common.sync_full, &n.store, err, sizeof(err)) < 0) {
 		log_error("store: %s", err);
 		goto out_loop;
 	}
@@ -300,7 +250,7 @@ int main(int argc, char **argv)
 		.methods = methods,
 		.n_methods = nm,
 		.data = &n,
-		.timing = { o.keepalive_ms, o.dead_ms },
+		.timing = { o.common.keepalive_ms, o.common.dead_ms },
 	};
 	rc = STRAIT_EXIT_LISTEN;
 	int e = rpc_server_start(&loop, (struct sockaddr *)&api_addr, &scfg,

@@ -17,20 +17,12 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "daemon.h"
 #include "config.h"
 #include "list.h"
 #include "registry.h"
 #include "rpc.h"
 #include "store.h"
-
-/* Exit codes shared by all strait daemons (docs/nsp.md). */
-enum {
-	STRAIT_EXIT_OK = 0,
-	STRAIT_EXIT_FAILURE = 1,
-	STRAIT_EXIT_USAGE = 2,
-	STRAIT_EXIT_LISTEN = 3,
-	STRAIT_EXIT_STATE = 4,
-};
 
 struct nsp_trench {
 	char *dir;                 /* the ConfigMap directory */
