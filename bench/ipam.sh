@@ -4,6 +4,13 @@
 # --sync full (fsync before the reply). Loopback only; fresh stores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A random port below the kernel's ephemeral range, so that no client
+# socket's local port can take it first.
+low_port() {
+  local lo _
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  echo $((10000 + RANDOM % (lo - 10100)))
+}
 bin=${BIN:-build/bin}
 work=$(mktemp -d /tmp/strait-bench-ipam.XXXXXX)
 pid=
@@ -11,7 +18,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT INT TERM
 
 run() {  # run SYNC: one server, four measurements, each on new names
-  local sync=$1 port=$((20000 + RANDOM % 20000))
+  local sync=$1 port; port=$(low_port)
   rm -f "$work/ipam.db"*
   "$bin/strait-ipam" -l "127.0.0.1:$port" -m off -s "$work/ipam.db" --sync "$sync" \
     --log-level warn --ipv4 169.255.0.0/16:17:24 &

@@ -4,6 +4,13 @@
 # Runs on loopback only; starts and stops its own strait-nsp with a fresh store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A random port below the kernel's ephemeral range, so that no client
+# socket's local port can take it first.
+low_port() {
+  local lo _
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  echo $((10000 + RANDOM % (lo - 10100)))
+}
 bin=${BIN:-build/bin}
 work=$(mktemp -d /tmp/strait-bench-nsp.XXXXXX)
 pid=
@@ -18,7 +25,7 @@ printf 'items:\n  - name: load-balancer\n    trench: trench-a\n' >"$work/config/
     printf '  - name: stream-%d\n    trench: trench-a\n    conduit: load-balancer\n    max-targets: 100\n' "$i"
   done; } >"$work/config/streams"
 
-port=$((20000 + RANDOM % 20000))
+port=$(low_port)
 "$bin/strait-nsp" -l "127.0.0.1:$port" -m off -s "$work/nsp.db" -c "$work/config" \
   --log-level warn &
 pid=$!

@@ -6,6 +6,13 @@
 # Everything runs on loopback and is removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A random port below the kernel's ephemeral range, so that no client
+# socket's local port can take it first.
+low_port() {
+  local lo _
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  echo $((10000 + RANDOM % (lo - 10100)))
+}
 BIN=$PWD/build/bin
 WORK=$(mktemp -d /tmp/strait-demo.XXXXXX)
 PIDS=()
@@ -30,7 +37,7 @@ wait_for() {  # SECONDS WHAT COMMAND...
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-PORT=$((30000 + RANDOM % 20000))
+PORT=$(low_port)
 METRICS=$((PORT + 1))
 export STRAIT_NSP=127.0.0.1:$PORT
 cp -r examples/meridio-configuration-trench-a "$WORK/"

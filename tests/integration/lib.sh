@@ -9,7 +9,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${BIN:-$TOP/build/bin}
 WORK=$(mktemp -d "/tmp/strait-test.$(basename "$0" .sh).XXXXXX")
 PIDS=()
-BASE_PORT=$((20000 + RANDOM % 30000))
+# A random port below the kernel's ephemeral range, so that no client
+# socket's local port can take it first.
+low_port() {
+  local lo _
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  echo $((10000 + RANDOM % (lo - 10100)))
+}
+BASE_PORT=$(low_port)
 
 cleanup() {
   local rc=$?
