@@ -12,9 +12,9 @@
  * Layout: M slots (M prime) of uint16_t, each holding identifier - 1, so
  * identifiers 1..65536 fit and a table of 100,003 slots is 200 KB.
  *
- *   hash --(% M)--> +-----+-----+-----+-- ... --+-----+
- *                   | id-1| id-1| id-1|         | id-1|   M slots
- *                   +-----+-----+-----+-- ... --+-----+
+ *   fold(hash) % M  +-----+-----+-----+-- ... --+-----+
+ *          |        | id-1| id-1| id-1|         | id-1|   M slots
+ *          +------> +-----+-----+-----+-- ... --+-----+
  *
  * Each target's preference list over the slots is the permutation
  * (offset + j * skip) % M, with offset and skip taken from XXH3 hashes of
@@ -98,11 +98,14 @@ int lb_maglev_build(const uint32_t *ids, size_t n, uint32_t m,
 void lb_maglev_free(struct lb_maglev *t);
 
 /* The identifier of the target for a flow whose hash is `hash`, or 0 when
- * the table has no target. O(1): one division and one load (not inline:
- * a call costs about a nanosecond, and the layout stays private). The slot is
- * hash % M, so a flow hash that is not uniform (say, a port number alone)
- * still spreads over the slots as well as its values allow; lookup(t, s)
- * for s < M reads slot s, which tests use to walk a table. */
+ * the table has no target. O(1): two multiplications and one load.
+ *
+ * The slot is ((hash >> 32) ^ (hash & 0xffffffff)) % M: the hash folded to
+ * 32 bits, modulo M. This is part of the table's definition, as the
+ * permutations are: every LB must pick the same slot for the same hash.
+ * A hash that is not uniform (a port number alone, say) still spreads over
+ * the slots as well as its values allow, and lookup(t, s) for s < M reads
+ * slot s, which tests use to walk a table. */
 uint32_t lb_maglev_lookup(const struct lb_maglev *t, uint64_t hash);
 
 /* The number of slots (M). */

@@ -148,7 +148,7 @@ static void test_primes_and_default_size(void **state)
 static void test_balance(void **state)
 {
 	(void)state;
-	static const size_t ns[] = {1, 3, 10, 100, 1000};
+	static const size_t ns[] = { 1, 3, 10, 100, 1000 };
 
 	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
 		size_t n = ns[k];
@@ -172,7 +172,7 @@ static void test_balance(void **state)
 static void test_order_independent(void **state)
 {
 	(void)state;
-	static const size_t ns[] = {2, 3, 10, 100, 1000};
+	static const size_t ns[] = { 2, 3, 10, 100, 1000 };
 
 	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
 		size_t n = ns[k];
@@ -209,14 +209,14 @@ struct disruption_case {
 };
 
 static const struct disruption_case disruption_cases[] = {
-    {3, 307, 1.5, 2.0}, /* M = default size for N */
-    {10, 1009, 1.5, 2.5},
-    {100, 10007, 3.2, 3.5},
-    {1000, 100003, 8.0, 8.0},
-    {4, 10007, 1.5, 1.5}, /* max-targets 100, few live */
-    {10, 10007, 1.5, 1.5},
-    {20, 10007, 1.5, 1.5},
-    {100, 1000003, 1.5, 1.5}, /* M = 10,000 N */
+	{ 3, 307, 1.5, 2.0 }, /* M = default size for N */
+	{ 10, 1009, 1.5, 2.5 },
+	{ 100, 10007, 3.2, 3.5 },
+	{ 1000, 100003, 8.0, 8.0 },
+	{ 4, 10007, 1.5, 1.5 }, /* max-targets 100, few live */
+	{ 10, 10007, 1.5, 1.5 },
+	{ 20, 10007, 1.5, 1.5 },
+	{ 100, 1000003, 1.5, 1.5 }, /* M = 10,000 N */
 };
 
 #define NCASES (sizeof(disruption_cases) / sizeof(disruption_cases[0]))
@@ -314,10 +314,10 @@ static void test_add_one(void **state)
 static void test_lookup_random(void **state)
 {
 	(void)state;
-	uint32_t ids[] = {7, 1, 65536, 300, 42};
+	uint32_t ids[] = { 7, 1, 65536, 300, 42 };
 	size_t n = sizeof(ids) / sizeof(ids[0]);
 	struct lb_maglev *t = build(ids, n, lb_maglev_default_size(n));
-	uint32_t hits[5] = {0};
+	uint32_t hits[5] = { 0 };
 	const uint32_t draws = 1000000;
 	uint32_t min, max;
 
@@ -334,8 +334,29 @@ static void test_lookup_random(void **state)
 	for (size_t j = 0; j < n; j++)
 		assert_in_range(hits[j], draws / n * 95 / 100,
 				draws / n * 105 / 100);
-	assert_int_equal(lb_maglev_lookup(t, UINT64_MAX),
-			 lb_maglev_lookup(t, UINT64_MAX % lb_maglev_size(t)));
+	/* The slot of a hash is its 32-bit fold modulo M, whatever the
+	 * arithmetic that computes it. */
+	for (uint32_t i = 0; i < 100000; i++) {
+		uint64_t h = i < 4 ? UINT64_MAX - i : rnd();
+		uint32_t fold = (uint32_t)h ^ (uint32_t)(h >> 32);
+
+		assert_int_equal(lb_maglev_lookup(t, h),
+				 lb_maglev_lookup(t, fold % lb_maglev_size(t)));
+	}
+	/* The same at other sizes, up to the largest default. */
+	static const uint32_t sizes[] = { 2, 101, 10007, 6553621 };
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct lb_maglev *u = build(ids, 2, sizes[k]);
+
+		for (uint32_t i = 0; i < 100000; i++) {
+			uint64_t h = rnd();
+			uint32_t fold = (uint32_t)h ^ (uint32_t)(h >> 32);
+
+			assert_int_equal(lb_maglev_lookup(u, h),
+					 lb_maglev_lookup(u, fold % sizes[k]));
+		}
+		lb_maglev_free(u);
+	}
 	/* Identifiers at both ends of the range come back whole. */
 	assert_true(lb_maglev_count(t, 1) > 0);
 	assert_true(lb_maglev_count(t, 65536) > 0);
@@ -371,7 +392,7 @@ static void test_empty(void **state)
 static void test_small(void **state)
 {
 	(void)state;
-	uint32_t ids[] = {9, 4, 2, 11, 3};
+	uint32_t ids[] = { 9, 4, 2, 11, 3 };
 	struct lb_maglev *t = build(ids, 5, 5);
 
 	for (size_t i = 0; i < 5; i++)
@@ -393,10 +414,10 @@ static void test_refused(void **state)
 	static char sentinel;
 	struct lb_maglev *const keep = (struct lb_maglev *)(void *)&sentinel;
 	struct lb_maglev *t = keep;
-	uint32_t ok[] = {1, 2, 3};
-	uint32_t dup[] = {5, 8, 5};
-	uint32_t zero[] = {1, 0};
-	uint32_t big[] = {1, LB_MAGLEV_ID_MAX + 1};
+	uint32_t ok[] = { 1, 2, 3 };
+	uint32_t dup[] = { 5, 8, 5 };
+	uint32_t zero[] = { 1, 0 };
+	uint32_t big[] = { 1, LB_MAGLEV_ID_MAX + 1 };
 	uint32_t m = LB_MAGLEV_SIZE_MAX + 1;
 
 	/* M not prime. */
@@ -428,7 +449,7 @@ static void test_refused(void **state)
 static void test_pinned(void **state)
 {
 	(void)state;
-	uint32_t ids[] = {3, 1, 2};
+	uint32_t ids[] = { 3, 1, 2 };
 	struct lb_maglev *t = build(ids, 3, 101);
 	uint8_t slots[101];
 	char first[32] = "";
