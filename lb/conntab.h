@@ -105,7 +105,7 @@ struct lb_conntab_stats {
 	uint64_t hits, misses;
 	uint64_t evictions;   /* live entries pushed out by a full table */
 	uint64_t expirations; /* entries that idled out */
-	uint64_t forgotten;   /* removed by forget_target/forget_stream/remove */
+	uint64_t forgotten;   /* removed by forget_* and remove */
 };
 
 struct lb_conntab;

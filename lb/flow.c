@@ -67,7 +67,7 @@ struct vipdef {
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -149,15 +149,18 @@ static bool flow_matches(const struct lb_flow *fl, const struct lb_packet *p)
 		 * needs are not there, so it cannot claim the packet. */
 		if (!p->has_ports)
 			return false;
-		if (fl->n_dports && !in_ranges(fl->dports, fl->n_dports, p->dport))
+		if (fl->n_dports &&
+		    !in_ranges(fl->dports, fl->n_dports, p->dport))
 			return false;
-		if (fl->n_sports && !in_ranges(fl->sports, fl->n_sports, p->sport))
+		if (fl->n_sports &&
+		    !in_ranges(fl->sports, fl->n_sports, p->sport))
 			return false;
 	}
 	if (fl->n_src) {
 		for (i = 0; i < fl->n_src; i++)
 			if (fl->src[i].family == p->family &&
-			    prefix_match(fl->src[i].addr, p->src, fl->src[i].len))
+			    prefix_match(fl->src[i].addr, p->src,
+					 fl->src[i].len))
 				break;
 		if (i == fl->n_src)
 			return false;
@@ -224,8 +227,8 @@ static int vipdef_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int vipdefs_build(Nsp__Vip *const *vips, size_t n,
-			 struct vipdef **out, char *err, size_t errlen)
+static int vipdefs_build(Nsp__Vip *const *vips, size_t n, struct vipdef **out,
+			 char *err, size_t errlen)
 {
 	struct vipdef *d;
 	int rc;
@@ -243,7 +246,8 @@ static int vipdefs_build(Nsp__Vip *const *vips, size_t n,
 		     cidr_parse_ip(a, &d[i].addr)) ||
 		    d[i].addr.len != cidr_width(&d[i].addr)) {
 			rc = fail(err, errlen,
-				  "vip \"%s\": address: \"%s\" is not a single address",
+				  "vip \"%s\": address: \"%s\" is not a single "
+				  "address",
 				  d[i].name, a);
 			goto err_free;
 		}
@@ -292,16 +296,17 @@ static int flow_compile(struct lb_flow *fl, const Nsp__Flow *m, char *err,
 		enum match_proto pr;
 
 		if (match_proto_parse(str(m->protocols[i]), &pr))
-			return fail(err, errlen,
-				    "flow \"%s\": protocols: \"%s\" is not a protocol",
-				    name, str(m->protocols[i]));
+			return fail(
+			    err, errlen,
+			    "flow \"%s\": protocols: \"%s\" is not a protocol",
+			    name, str(m->protocols[i]));
 		proto_set(fl->protos, pr);
 	}
 
 	fl->src = calloc(m->n_source_subnets + 1, sizeof(*fl->src));
 	fl->sports = calloc(m->n_source_port_ranges + 1, sizeof(*fl->sports));
-	fl->dports = calloc(m->n_destination_port_ranges + 1,
-			    sizeof(*fl->dports));
+	fl->dports =
+	    calloc(m->n_destination_port_ranges + 1, sizeof(*fl->dports));
 	fl->bytes = calloc(m->n_byte_matches + 1, sizeof(*fl->bytes));
 	if (!fl->src || !fl->sports || !fl->dports || !fl->bytes)
 		return -ENOMEM;
@@ -311,7 +316,8 @@ static int flow_compile(struct lb_flow *fl, const Nsp__Flow *m, char *err,
 
 		if (cidr_parse(s, &fl->src[i]))
 			return fail(err, errlen,
-				    "flow \"%s\": source-subnets: \"%s\" is not a subnet",
+				    "flow \"%s\": source-subnets: \"%s\" is "
+				    "not a subnet",
 				    name, s);
 		cidr_mask(&fl->src[i]);
 	}
@@ -323,7 +329,8 @@ static int flow_compile(struct lb_flow *fl, const Nsp__Flow *m, char *err,
 		why = NULL;
 		if (match_port_range_parse(s, &fl->sports[i], &why))
 			return fail(err, errlen,
-				    "flow \"%s\": source-port-ranges: \"%s\" is not a port or port range%s%s",
+				    "flow \"%s\": source-port-ranges: \"%s\" "
+				    "is not a port or port range%s%s",
 				    name, s, why ? ": " : "", why ? why : "");
 	}
 	fl->n_sports = m->n_source_port_ranges;
@@ -334,7 +341,8 @@ static int flow_compile(struct lb_flow *fl, const Nsp__Flow *m, char *err,
 		why = NULL;
 		if (match_port_range_parse(s, &fl->dports[i], &why))
 			return fail(err, errlen,
-				    "flow \"%s\": destination-port-ranges: \"%s\" is not a port or port range%s%s",
+				    "flow \"%s\": destination-port-ranges: "
+				    "\"%s\" is not a port or port range%s%s",
 				    name, s, why ? ": " : "", why ? why : "");
 	}
 	fl->n_dports = m->n_destination_port_ranges;
@@ -345,7 +353,8 @@ static int flow_compile(struct lb_flow *fl, const Nsp__Flow *m, char *err,
 		why = NULL;
 		if (match_byte_parse(s, &fl->bytes[i], &why))
 			return fail(err, errlen,
-				    "flow \"%s\": byte-matches: \"%s\" is not a byte match%s%s",
+				    "flow \"%s\": byte-matches: \"%s\" is not "
+				    "a byte match%s%s",
 				    name, s, why ? ": " : "", why ? why : "");
 	}
 	fl->n_bytes = m->n_byte_matches;
@@ -441,9 +450,10 @@ static int index_build(struct lb_flows *f, Nsp__Flow *const *sorted,
 
 			d = vipdef_find(defs, n_defs, str(m->vips[j]));
 			if (!d)
-				return fail(err, errlen,
-					    "flow \"%s\": vips: \"%s\" is not a VIP",
-					    str(m->name), str(m->vips[j]));
+				return fail(
+				    err, errlen,
+				    "flow \"%s\": vips: \"%s\" is not a VIP",
+				    str(m->name), str(m->vips[j]));
 			v = vip_get(f, &d->addr);
 			if (v->last != i + 1) {
 				v->last = (uint32_t)(i + 1);
@@ -569,8 +579,7 @@ static int flow_name_cmp(const void *key, const void *elem)
 	return strcmp(key, fl->name);
 }
 
-const struct lb_flow *lb_flows_find(const struct lb_flows *f,
-				    const char *name)
+const struct lb_flow *lb_flows_find(const struct lb_flows *f, const char *name)
 {
 	return bsearch(name, f->flows, f->n_flows, sizeof(*f->flows),
 		       flow_name_cmp);

@@ -112,8 +112,7 @@ size_t lb_flows_count(const struct lb_flows *f);
 const struct lb_flow *lb_flows_at(const struct lb_flows *f, size_t i);
 
 /* The flow of that name, or NULL. O(log n). */
-const struct lb_flow *lb_flows_find(const struct lb_flows *f,
-				    const char *name);
+const struct lb_flow *lb_flows_find(const struct lb_flows *f, const char *name);
 
 /* The match counters: lb_flows_count() uint64_t, indexed by flow index,
  * zero after build, owned by the classifier and freed with it. The

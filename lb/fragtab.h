@@ -73,7 +73,7 @@ void lb_frag_key_from_packet(struct lb_frag_key *k, const struct lb_packet *p);
 struct lb_fragtab_config {
 	size_t capacity;     /* datagrams; 0 = default; at most 2^31 */
 	uint32_t timeout_ms; /* 0 = default */
-	unsigned hold;       /* per datagram, 1..LB_FRAG_HOLD_MAX; 0 = default */
+	unsigned hold;       /* per datagram, <= LB_FRAG_HOLD_MAX; 0 = 8 */
 	size_t max_held;     /* in all; 0 = default */
 	uint64_t seed;       /* of the table's hash; random in the daemon */
 	/* Called with each held packet id that will not be released: the

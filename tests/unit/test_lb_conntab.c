@@ -74,8 +74,8 @@ static void ct_check(const struct lb_conntab *t)
 			 s.size);
 }
 
-static bool hit(struct lb_conntab *t, const struct lb_conn_key *k,
-		uint64_t now, uint32_t want)
+static bool hit(struct lb_conntab *t, const struct lb_conn_key *k, uint64_t now,
+		uint32_t want)
 {
 	uint32_t target = 0, stream = 0;
 
@@ -160,8 +160,8 @@ static void test_idle_expiry(void **state)
 		uint8_t proto;
 		uint64_t timeout;
 	} cls[] = {
-	    {IPPROTO_TCP, 300000}, {IPPROTO_UDP, 30000},
-	    {IPPROTO_SCTP, 300000}, {IPPROTO_ICMP, 10000},
+	    {IPPROTO_TCP, 300000},   {IPPROTO_UDP, 30000},
+	    {IPPROTO_SCTP, 300000},  {IPPROTO_ICMP, 10000},
 	    {IPPROTO_ICMPV6, 10000}, {47, 30000},
 	};
 	const uint64_t t0 = 5000;
@@ -175,9 +175,8 @@ static void test_idle_expiry(void **state)
 		lb_conntab_insert(t, &k, 1, 1, t0);
 		assert_int_equal(lb_conntab_next_expiry(t),
 				 t0 + cls[i].timeout);
-		assert_int_equal(lb_conntab_expire(t, t0 + cls[i].timeout - 1,
-						   SIZE_MAX),
-				 0);
+		assert_int_equal(
+		    lb_conntab_expire(t, t0 + cls[i].timeout - 1, SIZE_MAX), 0);
 		assert_int_equal(ct_stats(t).size, 1);
 		assert_int_equal(
 		    lb_conntab_expire(t, t0 + cls[i].timeout, SIZE_MAX), 1);
@@ -341,7 +340,8 @@ static void test_churn(void **state)
 	(void)state;
 	for (unsigned i = 0; i < 200000; i++) {
 		unsigned n = (unsigned)rand_r(&seed) % 20000;
-		struct lb_conn_key k = key(n % 2 ? IPPROTO_TCP : IPPROTO_UDP, n);
+		struct lb_conn_key k =
+		    key(n % 2 ? IPPROTO_TCP : IPPROTO_UDP, n);
 		uint32_t target;
 
 		now += 18; /* 200,000 packets over an hour */
@@ -456,9 +456,9 @@ static void test_frag_first_then_rest(void **state)
 	(void)state;
 	assert_int_equal(lb_fragtab_first(t, &k, 3, 9, 100, rel), 0);
 	for (uint32_t id = 10; id < 20; id++) {
-		assert_int_equal(lb_fragtab_rest(t, &k, id, 150, &target,
-						 &stream),
-				 LB_FRAG_FORWARD);
+		assert_int_equal(
+		    lb_fragtab_rest(t, &k, id, 150, &target, &stream),
+		    LB_FRAG_FORWARD);
 		assert_int_equal(target, 3);
 		assert_int_equal(stream, 9);
 	}

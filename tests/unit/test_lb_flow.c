@@ -248,18 +248,18 @@ static void test_vip_mismatch(void **state)
 
 	assert_string_equal(cls(f, pkt(&k, IPPROTO_TCP, C, V4, 1, 2)), "f");
 	/* Another address, a VIP without flows, the other family. */
-	assert_null(lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C,
-					      "198.18.0.9", 1, 2)->p));
-	assert_null(lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C,
-					      "198.18.0.2", 1, 2)->p));
-	assert_null(lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C6, V6, 1,
-					      2)->p));
+	assert_null(lb_flows_classify(
+	    f, &pkt(&k, IPPROTO_TCP, C, "198.18.0.9", 1, 2)->p));
+	assert_null(lb_flows_classify(
+	    f, &pkt(&k, IPPROTO_TCP, C, "198.18.0.2", 1, 2)->p));
+	assert_null(
+	    lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C6, V6, 1, 2)->p));
 	/* "::c612:1" holds 198.18.0.1 in its last four bytes, not its first;
 	 * and an IPv6 address whose first four bytes are the VIP's. */
-	assert_null(lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C6,
-					      "::c612:1", 1, 2)->p));
-	assert_null(lb_flows_classify(f, &pkt(&k, IPPROTO_TCP, C6,
-					      "c612:1::", 1, 2)->p));
+	assert_null(lb_flows_classify(
+	    f, &pkt(&k, IPPROTO_TCP, C6, "::c612:1", 1, 2)->p));
+	assert_null(lb_flows_classify(
+	    f, &pkt(&k, IPPROTO_TCP, C6, "c612:1::", 1, 2)->p));
 	/* Not an IP family at all. */
 	pkt(&k, IPPROTO_TCP, C, V4, 1, 2);
 	k.p.family = AF_UNIX;
@@ -277,8 +277,7 @@ static void test_source_subnets(void **state)
 
 	(void)state;
 	add_flow(x, "inside", 10, "vip4;vip6", "",
-		 "10.0.0.0/8;172.16.0.0/12;fd00:1::/48;0.0.0.0/32", "", "",
-		 "");
+		 "10.0.0.0/8;172.16.0.0/12;fd00:1::/48;0.0.0.0/32", "", "", "");
 	add_flow(x, "host", 20, "vip4;vip6", "", "203.0.113.7/32;fd00:2::7/128",
 		 "", "", "");
 	add_flow(x, "any", 0, "vip4;vip6", "", "", "", "", "");
@@ -295,13 +294,11 @@ static void test_source_subnets(void **state)
 	assert_string_equal(cls(f, pkt(&k, 6, "0.0.0.0", V4, 1, 2)), "inside");
 	assert_string_equal(cls(f, pkt(&k, 6, "203.0.113.7", V4, 1, 2)),
 			    "host");
-	assert_string_equal(cls(f, pkt(&k, 6, "203.0.113.6", V4, 1, 2)),
-			    "any");
+	assert_string_equal(cls(f, pkt(&k, 6, "203.0.113.6", V4, 1, 2)), "any");
 
 	assert_string_equal(cls(f, pkt(&k, 6, "fd00:1:0:ffff::1", V6, 1, 2)),
 			    "inside");
-	assert_string_equal(cls(f, pkt(&k, 6, "fd00:1:1::1", V6, 1, 2)),
-			    "any");
+	assert_string_equal(cls(f, pkt(&k, 6, "fd00:1:1::1", V6, 1, 2)), "any");
 	assert_string_equal(cls(f, pkt(&k, 6, "fd00:2::7", V6, 1, 2)), "host");
 	assert_string_equal(cls(f, pkt(&k, 6, "fd00:2::8", V6, 1, 2)), "any");
 	/* 10.0.0.0/8 must not match an IPv6 source starting with 0a00::. */
@@ -320,8 +317,8 @@ static void test_port_ranges(void **state)
 	struct pk k;
 
 	(void)state;
-	add_flow(x, "ports", 10, "vip4;vip6", "tcp;udp;sctp", "",
-		 "1024-65535", "80;8000-8099;443", "");
+	add_flow(x, "ports", 10, "vip4;vip6", "tcp;udp;sctp", "", "1024-65535",
+		 "80;8000-8099;443", "");
 	add_flow(x, "sport-only", 5, "vip4", "udp", "", "53", "", "");
 	f = build(x);
 
@@ -381,13 +378,11 @@ static void test_protocols(void **state)
 	/* "icmp" is ICMP for IPv4 only; ICMPv6 needs "icmpv6". */
 	assert_string_equal(cls(f, pkt(&k, IPPROTO_ICMPV6, C6, V6, 0, 0)),
 			    "ping6");
-	assert_string_equal(cls(f, pkt(&k, IPPROTO_ICMP, C6, V6, 0, 0)),
-			    "web");
+	assert_string_equal(cls(f, pkt(&k, IPPROTO_ICMP, C6, V6, 0, 0)), "web");
 	/* No protocols: every protocol, GRE and ESP included. */
 	assert_string_equal(cls(f, pkt(&k, 47, C, "198.18.0.2", 0, 0)), "all");
 	assert_string_equal(cls(f, pkt(&k, 50, C, "198.18.0.2", 0, 0)), "all");
-	assert_string_equal(cls(f, pkt(&k, 255, C, "198.18.0.2", 0, 0)),
-			    "all");
+	assert_string_equal(cls(f, pkt(&k, 255, C, "198.18.0.2", 0, 0)), "all");
 	assert_string_equal(cls(f, pkt(&k, 47, C, V4, 0, 0)), "(none)");
 
 	lb_flows_free(f);
@@ -625,8 +620,7 @@ static void test_many(void **state)
 	for (int i = 0; i < 200; i++) {
 		snprintf(name, sizeof(name), "vip-%03d", i);
 		if (i % 2)
-			snprintf(dst, sizeof(dst), "2001:db8:%x::%x/128", i,
-				 i);
+			snprintf(dst, sizeof(dst), "2001:db8:%x::%x/128", i, i);
 		else
 			snprintf(dst, sizeof(dst), "198.18.%d.%d/32", i / 100,
 				 i % 100);
@@ -658,7 +652,8 @@ static void test_many(void **state)
 		if (i % 2)
 			snprintf(dst, sizeof(dst), "2001:db8:%x::%x", i, i);
 		else
-			snprintf(dst, sizeof(dst), "198.18.%d.%d", i / 100, i % 100);
+			snprintf(dst, sizeof(dst), "198.18.%d.%d", i / 100,
+				 i % 100);
 		for (int j = 0; j < 1000; j++) {
 			if (j % 200 == i || (j + 7) % 200 == i)
 				snprintf(want, sizeof(want), "flow-%04d", j);
@@ -699,11 +694,13 @@ static void test_refused(void **state)
 	    {"tcp", "10.0.0.0", "", "", "", "vip4",
 	     "flow \"bad\": source-subnets: \"10.0.0.0\""},
 	    {"tcp", "", "5-3", "", "", "vip4",
-	     "flow \"bad\": source-port-ranges: \"5-3\" is not a port or port range: first port above last"},
+	     "flow \"bad\": source-port-ranges: \"5-3\" is not a port or port "
+	     "range: first port above last"},
 	    {"tcp", "", "", "70000", "", "vip4",
 	     "flow \"bad\": destination-port-ranges: \"70000\""},
 	    {"tcp", "", "", "", "tcp[2:3] = 1", "vip4",
-	     "flow \"bad\": byte-matches: \"tcp[2:3] = 1\" is not a byte match: "},
+	     "flow \"bad\": byte-matches: \"tcp[2:3] = 1\" is not a byte "
+	     "match: "},
 	    {"tcp", "", "", "", "", "vip4;nope",
 	     "flow \"bad\": vips: \"nope\" is not a VIP"},
 	};
@@ -750,8 +747,8 @@ static void test_refused(void **state)
 	/* Nothing at all builds an empty classifier. */
 	assert_int_equal(lb_flows_build(NULL, 0, NULL, 0, &f, NULL, 0), 0);
 	assert_int_equal(lb_flows_count(f), 0);
-	assert_null(lb_flows_classify(f, &pkt(&(struct pk){0}, 6, C, V4, 1,
-					      2)->p));
+	assert_null(
+	    lb_flows_classify(f, &pkt(&(struct pk){0}, 6, C, V4, 1, 2)->p));
 	lb_flows_free(f);
 	lb_flows_free(NULL);
 }
