@@ -106,8 +106,8 @@ struct ip {
 	int family;
 	uint8_t proto; /* the upper-layer protocol after any extensions */
 	const uint8_t *src, *dst;
-	size_t l4off;  /* L4 header, or a non-first fragment's data */
-	size_t end;    /* min(bytes at hand, the packet's own length) */
+	size_t l4off; /* L4 header, or a non-first fragment's data */
+	size_t end;   /* min(bytes at hand, the packet's own length) */
 	uint32_t total_len;
 	bool fragment, more_fragments;
 	uint16_t frag_offset;
@@ -274,8 +274,7 @@ static bool is_error(int family, uint8_t type)
 {
 	if (family == AF_INET)
 		return type == ICMP_DEST_UNREACH ||
-		       type == ICMP_TIME_EXCEEDED ||
-		       type == ICMP_PARAMETERPROB;
+		       type == ICMP_TIME_EXCEEDED || type == ICMP_PARAMETERPROB;
 	return type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB;
 }
 
