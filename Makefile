@@ -15,7 +15,7 @@ CC      ?= cc
 SAN     ?=
 FUZZ    ?=
 
-PKGS     := libuv libprotobuf-c yaml-0.1 sqlite3 libxxhash
+PKGS     := libuv libprotobuf-c yaml-0.1 sqlite3 libxxhash libmnl libnetfilter_queue
 CPPFLAGS := -D_GNU_SOURCE -Ilib -I$(BUILD)/gen
 CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wno-missing-field-initializers -O2 -g -MMD -MP

@@ -11,9 +11,11 @@ pkgs=(
   libyaml-dev                         # the Meridio-style configuration files
   libsqlite3-dev sqlite3              # durable state (NSP registrations, IPAM)
   libxxhash-dev                       # hashing (tables, Maglev)
+  libmnl-dev libnetfilter-queue-dev libnfnetlink-dev  # NFQUEUE and rtnetlink (the LB)
   libcmocka-dev                       # unit tests
   clang libclang-rt-14-dev            # libFuzzer targets
   iproute2 procps psmisc curl jq      # tests and demo: namespaces, processes, /metrics, JSON
+  iptables iperf3                     # the LB's rules; its benchmarks
 )
 
 missing=()
