@@ -64,18 +64,30 @@ if command -v nft >/dev/null; then
   in_ns nft monitor >"$WORK/monitor.log" 2>&1 &
   MON=$!
   PIDS+=("$MON")
+  # marker NAME: sets MARK to a table name the monitor has reported. The
+  # monitor subscribes some time after it starts, so a marker may go
+  # unseen: it is sent again, under a new name, until one is seen.
   marker() {
-    in_ns nft add table inet "strait_mark_$1"
-    in_ns nft delete table inet "strait_mark_$1"
-    wait_for 5 "nft monitor saw marker $1" grep -q "delete table inet strait_mark_$1" "$WORK/monitor.log"
+    local i end=$((SECONDS + 10))
+    for ((i = 0; ; i++)); do
+      MARK=strait_mark_$1_$i
+      in_ns nft add table inet "$MARK"
+      in_ns nft delete table inet "$MARK"
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        grep -q "delete table inet $MARK\$" "$WORK/monitor.log" && return 0
+        sleep 0.05
+      done
+      [ $SECONDS -lt $end ] || fail "nft monitor reported no marker in 10s"
+    done
   }
   marker a
+  MARK_A=$MARK
 fi
 tool apply "$C" 0:1 1 10.0.0.3 10.0.0.1 10.0.0.2 2001:db8::1 2001:db8::2 ||
   fail "second apply"
 if [ $gen_check = 1 ]; then
   marker b
-  gens=$(sed -n '/delete table inet strait_mark_a/,/add table inet strait_mark_b/p' "$WORK/monitor.log" |
+  gens=$(sed -n "/delete table inet $MARK_A\$/,/add table inet $MARK\$/p" "$WORK/monitor.log" |
     grep -c '^# new generation' || true)
   # The delete of marker a has its own generation line, after it.
   [ "$gens" -eq 3 ] || { cat "$WORK/monitor.log"; fail "the update took $((gens - 1)) transactions, not 2 (one per family)"; }
