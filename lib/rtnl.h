@@ -54,26 +54,27 @@ int rtnl_fd(const struct rtnl *r);
 /* ---- rules: "fwmark M lookup T priority P" ---- */
 
 struct rtnl_rule_info {
-	int family;        /* AF_INET or AF_INET6 */
+	int family;	   /* AF_INET or AF_INET6 */
 	uint32_t priority; /* the rule's preference */
-	uint32_t table;    /* 0 when the rule does not look up a table */
+	uint32_t table;	   /* 0 when the rule does not look up a table */
 	uint32_t fwmark;   /* 0 when the rule does not match a mark */
 	uint32_t fwmask;
-	uint8_t action;    /* FR_ACT_TO_TBL, FR_ACT_UNREACHABLE, ... */
+	uint8_t action; /* FR_ACT_TO_TBL, FR_ACT_UNREACHABLE, ... */
 };
 
 typedef int (*rtnl_rule_cb)(const struct rtnl_rule_info *rule, void *arg);
 
-/* Adds "fwmark <fwmark>/0xffffffff lookup <table> priority <priority>".
- * priority 0 lets the kernel choose (just above the first rule after 0).
- * Returns -EEXIST when an identical rule exists (rules are not a set in
- * the kernel; refusing duplicates keeps a restarted daemon from stacking
+/* Adds "fwmark <fwmark>/0xffffffff lookup <table> priority <priority>";
+ * fwmark 0 adds no mark match (the rule matches every packet). table must
+ * not be 0 (-EINVAL). priority 0 lets the kernel choose (just above the first
+ * rule after 0). Returns -EEXIST when an identical rule exists (rules are not a
+ * set in the kernel; refusing duplicates keeps a restarted daemon from stacking
  * them). */
 int rtnl_rule_add(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
 		  uint32_t priority, char *err, size_t errlen);
 
-/* Deletes the rule added with the same key; priority 0 matches any
- * priority. Returns -ENOENT when no rule matches. */
+/* Deletes the rule added with the same key; priority 0, fwmark 0 and
+ * table 0 each match any value. Returns -ENOENT when no rule matches. */
 int rtnl_rule_del(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
 		  uint32_t priority, char *err, size_t errlen);
 
@@ -98,25 +99,26 @@ int rtnl_rule_list(struct rtnl *r, int family, rtnl_rule_cb cb, void *arg,
 
 struct rtnl_nexthop {
 	struct cidr gateway; /* family AF_UNSPEC (0) when none */
-	int oif;             /* 0 when not reported */
-	uint8_t weight;      /* 1..256 as in "ip route ... weight", minus 1 */
+	int oif;	     /* 0 when not reported */
+	uint8_t weight;	     /* 1..256 as in "ip route ... weight", minus 1 */
 };
 
 struct rtnl_route_info {
 	int family;
 	uint32_t table;
-	uint8_t type;     /* RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE, ... */
-	uint8_t protocol; /* RTPROT_* */
-	uint8_t scope;    /* RT_SCOPE_* */
-	uint32_t metric;  /* RTA_PRIORITY, 0 when absent */
-	struct cidr dst;  /* len 0: the default route */
-	struct cidr src;  /* source prefix (RTA_SRC); len 0: any source */
+	uint8_t type;	     /* RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE, ... */
+	uint8_t protocol;    /* RTPROT_* */
+	uint8_t scope;	     /* RT_SCOPE_* */
+	uint32_t metric;     /* RTA_PRIORITY, 0 when absent */
+	struct cidr dst;     /* len 0: the default route */
+	struct cidr src;     /* source prefix (RTA_SRC); len 0: any source */
 	struct cidr prefsrc; /* preferred source; family 0 when absent */
 	/* A single-path route fills these; a multipath one leaves them empty
 	 * (gateway family 0, oif 0) and fills nh[] instead. */
 	struct cidr gateway;
 	int oif;
-	size_t nexthops; /* RTA_MULTIPATH entries, may exceed RTNL_NEXTHOPS_MAX */
+	size_t
+	    nexthops; /* RTA_MULTIPATH entries, may exceed RTNL_NEXTHOPS_MAX */
 	struct rtnl_nexthop nh[RTNL_NEXTHOPS_MAX];
 };
 
@@ -155,21 +157,24 @@ int rtnl_route_list(struct rtnl *r, int family, uint32_t table,
  * is ignored) would take, as "ip route get" does, with the policy rules
  * applied to an unmarked packet. Fills *out (table, type, oif, gateway,
  * prefsrc). A target is reachable when this returns 0 with type
- * RTN_UNICAST. When no route matches the kernel answers -ENETUNREACH;
- * routes of type unreachable/prohibit/blackhole give -EHOSTUNREACH, -EACCES
- * or -EINVAL for IPv4, and for IPv6 also an error. */
+ * RTN_UNICAST (RTN_LOCAL means the address is this host's own). When no
+ * route matches the kernel answers -ENETUNREACH; a route of type
+ * unreachable, prohibit or blackhole gives -EHOSTUNREACH, -EACCES or
+ * -EINVAL (both families). */
 int rtnl_route_get(struct rtnl *r, const struct cidr *dst,
 		   struct rtnl_route_info *out, char *err, size_t errlen);
 
 /* Creates or replaces a route to dst in table spread over the n gateways
- * (RTA_MULTIPATH, equal weights; the kernel hashes flows over them as
- * net.ipv4.fib_multipath_hash_policy / net.ipv6... say). src, when not
- * NULL and of length > 0, makes it a source-specific route (from src): this
- * needs IPv6 (CONFIG_IPV6_SUBTREES); IPv4 has no source-specific routes,
- * so a v4 src gives -EINVAL and v4 callers select the source with a rule
- * ("from VIP lookup table") instead. n must be 1..RTNL_NEXTHOPS_MAX
- * (-EINVAL / -E2BIG). Replacing a route with n nexthops by one with fewer
- * leaves only the new set. */
+ * (RTA_MULTIPATH, equal weights). The kernel spreads flows over them as
+ * the sysctls net.ipv4.fib_multipath_hash_policy and
+ * net.ipv6.fib_multipath_hash_policy say (1: on L4 ports).
+ * src, when not NULL and of length > 0, makes it a source-specific route
+ * (from src): this needs IPv6 (CONFIG_IPV6_SUBTREES). IPv4 has no
+ * source-specific routes and its kernel silently drops the source, which
+ * would make a route for every source; so a v4 src gives -EINVAL, and v4
+ * callers select the source with a rule ("from VIP lookup table").
+ * n must be 1..RTNL_NEXTHOPS_MAX (-EINVAL / -E2BIG). Replacing a route
+ * with n nexthops by one with fewer leaves only the new set. */
 int rtnl_route_replace_multipath(struct rtnl *r, int family, uint32_t table,
 				 const struct cidr *dst, const struct cidr *src,
 				 const struct cidr *gateways, size_t n,
@@ -191,8 +196,8 @@ int rtnl_neigh_flush(struct rtnl *r, int ifindex, char *err, size_t errlen);
 /* ---- links and addresses ---- */
 
 /* Finds the interface called name. Returns -ENODEV when there is none. */
-int rtnl_link_index(struct rtnl *r, const char *name, int *ifindex,
-		    char *err, size_t errlen);
+int rtnl_link_index(struct rtnl *r, const char *name, int *ifindex, char *err,
+		    size_t errlen);
 
 /* Sets the link administratively up or down. */
 int rtnl_link_set_up(struct rtnl *r, int ifindex, bool up, char *err,
