@@ -55,8 +55,8 @@ static void *run(void *arg)
 {
 	struct worker *w = arg;
 	struct pollfd pfd[2] = {
-		{.fd = lb_nfq_fd(w->q), .events = POLLIN},
-		{.fd = w->stop_fd, .events = POLLIN},
+	    {.fd = lb_nfq_fd(w->q), .events = POLLIN},
+	    {.fd = w->stop_fd, .events = POLLIN},
 	};
 
 	for (;;) {
@@ -117,9 +117,9 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"single-verdicts", no_argument, NULL, 's'},
-		{"copy", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0},
+	    {"single-verdicts", no_argument, NULL, 's'},
+	    {"copy", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct lb_nfq_config cfg = {0};
 	static struct worker w[MAX_QUEUES];

@@ -72,7 +72,7 @@ struct lb_nfq {
 };
 
 static void fmt(char *err, size_t errlen, const char *f, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fmt(char *err, size_t errlen, const char *f, ...)
 {
@@ -152,26 +152,25 @@ static int await_ack(struct lb_nfq *q, uint32_t seq)
 		}
 		int len = (int)n;
 		const struct nlmsghdr *nlh = (const void *)q->rbuf;
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		for (; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_type == NLMSG_ERROR &&
 			    nlh->nlmsg_seq == seq) {
 				const struct nlmsgerr *e =
-					mnl_nlmsg_get_payload(nlh);
-				if (nlh->nlmsg_len <
-				    mnl_nlmsg_size(sizeof(*e)))
+				    mnl_nlmsg_get_payload(nlh);
+				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 					return -EBADMSG;
 				return e->error;
 			}
 			if (nlh->nlmsg_type != MSG_TYPE(NFQNL_MSG_PACKET))
 				continue;
 			struct nlattr *a[NFQA_MAX + 1] = {0};
-			if (nfq_nlmsg_parse(nlh, a) < 0 ||
-			    !a[NFQA_PACKET_HDR])
+			if (nfq_nlmsg_parse(nlh, a) < 0 || !a[NFQA_PACKET_HDR])
 				continue;
 			const struct nfqnl_msg_packet_hdr *ph =
-				mnl_attr_get_payload(a[NFQA_PACKET_HDR]);
-			int err = send_single(q, ntohl(ph->packet_id),
-					      NF_REPEAT);
+			    mnl_attr_get_payload(a[NFQA_PACKET_HDR]);
+			int err =
+			    send_single(q, ntohl(ph->packet_id), NF_REPEAT);
 			if (err)
 				return err;
 		}
@@ -292,7 +291,8 @@ int lb_nfq_open(uint16_t queue, const struct lb_nfq_config *cfg,
 		goto free_bufs;
 	}
 
-	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	q->nl =
+	    mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!q->nl) {
 		ret = -errno;
 		fmt(err, errlen, "netlink socket: %s", strerror(errno));
@@ -372,7 +372,7 @@ static int deliver(struct lb_nfq *q, const struct nlmsghdr *nlh,
 		return 0;
 	}
 	const struct nfqnl_msg_packet_hdr *ph =
-		mnl_attr_get_payload(a[NFQA_PACKET_HDR]);
+	    mnl_attr_get_payload(a[NFQA_PACKET_HDR]);
 	p.id = ntohl(ph->packet_id);
 	p.hw_protocol = ntohs(ph->hw_protocol);
 	p.hook = ph->hook;
@@ -381,8 +381,8 @@ static int deliver(struct lb_nfq *q, const struct nlmsghdr *nlh,
 		p.len = mnl_attr_get_payload_len(a[NFQA_PAYLOAD]);
 	}
 	/* The kernel sends the original length only when it cut the copy. */
-	p.full_len = a[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(a[NFQA_CAP_LEN]))
-				     : p.len;
+	p.full_len =
+	    a[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(a[NFQA_CAP_LEN])) : p.len;
 	if (a[NFQA_MARK])
 		p.mark = ntohl(mnl_attr_get_u32(a[NFQA_MARK]));
 	if (a[NFQA_IFINDEX_INDEV])
@@ -465,8 +465,8 @@ int lb_nfq_receive(struct lb_nfq *q,
 				continue;
 			}
 			int r = handle(q, q->iov[i].iov_base,
-				       (int)q->msgs[i].msg_len,
-				       fn, data, &delivered);
+				       (int)q->msgs[i].msg_len, fn, data,
+				       &delivered);
 			if (r < 0 && !first)
 				first = r;
 		}
@@ -507,8 +507,8 @@ static struct nlmsghdr *put_verdict(struct lb_nfq *q, char *at, int type,
  * its verdict in an earlier message or is in this run. */
 int lb_nfq_flush(struct lb_nfq *q)
 {
-	bool batch = !q->cfg.single_verdicts && q->vrising &&
-		     q->outstanding == 0;
+	bool batch =
+	    !q->cfg.single_verdicts && q->vrising && q->outstanding == 0;
 	char *p = (char *)q->sbuf;
 	uint64_t batches = 0;
 

@@ -52,33 +52,33 @@ struct lb_nfq;
 
 /* Zero means the default for every field. */
 struct lb_nfq_config {
-	uint32_t copy_range; /* bytes of each packet copied (128); at most
-			      * 65531, the kernel's limit */
-	uint32_t maxlen;     /* packets the kernel queues for us (4096) */
-	uint32_t rcvbuf;     /* socket receive buffer, bytes (8 MiB) */
-	unsigned batch;      /* messages read per recvmmsg (64) */
-	unsigned budget;     /* packets per lb_nfq_receive call (256) */
-	bool fail_open;      /* NFQA_CFG_F_FAIL_OPEN: a full queue accepts */
+	uint32_t copy_range;  /* bytes of each packet copied (128); at most
+			       * 65531, the kernel's limit */
+	uint32_t maxlen;      /* packets the kernel queues for us (4096) */
+	uint32_t rcvbuf;      /* socket receive buffer, bytes (8 MiB) */
+	unsigned batch;	      /* messages read per recvmmsg (64) */
+	unsigned budget;      /* packets per lb_nfq_receive call (256) */
+	bool fail_open;	      /* NFQA_CFG_F_FAIL_OPEN: a full queue accepts */
 	bool single_verdicts; /* never send batch verdicts (for measuring) */
 };
 
 /* One queued packet, valid only during the callback. */
 struct lb_nfq_packet {
-	uint32_t id;          /* the kernel's packet id, for the verdict */
-	uint16_t hw_protocol; /* host order: 0x0800 IPv4, 0x86dd IPv6 */
-	uint8_t hook;         /* NF_INET_PRE_ROUTING, ... */
+	uint32_t id;		/* the kernel's packet id, for the verdict */
+	uint16_t hw_protocol;	/* host order: 0x0800 IPv4, 0x86dd IPv6 */
+	uint8_t hook;		/* NF_INET_PRE_ROUTING, ... */
 	const uint8_t *payload; /* the copied part, from the network header */
-	uint32_t len;         /* bytes at payload (0 if none was copied) */
-	uint32_t full_len;    /* the packet's whole length */
-	uint32_t mark;        /* the packet's mark when it was queued */
-	uint32_t ifindex_in;  /* the input interface, 0 if none */
+	uint32_t len;		/* bytes at payload (0 if none was copied) */
+	uint32_t full_len;	/* the packet's whole length */
+	uint32_t mark;		/* the packet's mark when it was queued */
+	uint32_t ifindex_in;	/* the input interface, 0 if none */
 };
 
 struct lb_nfq_stats {
 	uint64_t received; /* packets delivered to the callback */
 	uint64_t verdicts; /* packets given a verdict (sent) */
 	uint64_t batches;  /* NFQNL_MSG_VERDICT_BATCH messages sent */
-	uint64_t sends;    /* sendto calls that carried verdicts */
+	uint64_t sends;	   /* sendto calls that carried verdicts */
 	uint64_t enobufs;  /* times the kernel could not deliver to us: the
 			    * socket was full and packets were dropped (or
 			    * accepted, with fail-open) */

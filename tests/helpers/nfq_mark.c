@@ -76,11 +76,10 @@ static int write_counts(const struct ctx *c)
 		"received %llu\naccepted %llu\ndropped %llu\nverdicts %llu\n"
 		"batches %llu\nsends %llu\nenobufs %llu\nerrors %llu\n",
 		(unsigned long long)st.received,
-		(unsigned long long)c->accepted,
-		(unsigned long long)c->dropped,
-		(unsigned long long)st.verdicts,
-		(unsigned long long)st.batches, (unsigned long long)st.sends,
-		(unsigned long long)st.enobufs, (unsigned long long)st.errors);
+		(unsigned long long)c->accepted, (unsigned long long)c->dropped,
+		(unsigned long long)st.verdicts, (unsigned long long)st.batches,
+		(unsigned long long)st.sends, (unsigned long long)st.enobufs,
+		(unsigned long long)st.errors);
 	if (fclose(f) != 0 || rename(tmp, c->count_file) != 0)
 		return -errno;
 	return 0;
@@ -124,10 +123,10 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"drop-every", required_argument, NULL, 'd'},
-		{"count-file", required_argument, NULL, 'c'},
-		{"fail-open", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+	    {"drop-every", required_argument, NULL, 'd'},
+	    {"count-file", required_argument, NULL, 'c'},
+	    {"fail-open", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct lb_nfq_config cfg = {0};
 	struct ctx c = {0};
