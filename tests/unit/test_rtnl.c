@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -716,6 +717,33 @@ static void test_big_dump(void **state)
 	assert_int_equal(list(f, AF_INET, 1200).n, 0);
 }
 
+/* Answers to a request the runner did not send (here: written straight
+ * to the socket, standing in for one given up on) are skipped by their
+ * sequence number, not taken for the next request's answer. */
+static void test_stale_answers_skipped(void **state)
+{
+	struct fx *f = *state;
+	struct {
+		struct nlmsghdr nlh;
+		struct ifinfomsg ifi;
+	} dump = {
+	    {sizeof(dump), RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, 0xdead, 0},
+	    {AF_UNSPEC}};
+	/* A type no one handles: the kernel answers with an error. */
+	struct nlmsghdr bad = {sizeof(bad), 0x7ff0, NLM_F_REQUEST | NLM_F_ACK,
+			       0xbeef, 0};
+
+	NEED_NETNS();
+	assert_int_equal(send(rtnl_fd(f->r), &dump, sizeof(dump), 0),
+			 (ssize_t)sizeof(dump));
+	assert_int_equal(send(rtnl_fd(f->r), &bad, sizeof(bad), 0),
+			 (ssize_t)sizeof(bad));
+	assert_int_equal(
+	    rtnl_rule_add(f->r, AF_INET, 9, 9, 9, f->err, sizeof(f->err)), 0);
+	assert_int_equal(find_rule(f, AF_INET, 9, 9, 9), 1);
+	assert_int_equal(find_rule(f, AF_INET, 9, 9, 9), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -731,6 +759,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_link_addr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_neigh, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_dump, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_answers_skipped, setup,
+					    teardown),
 	};
 	int failed;
 
