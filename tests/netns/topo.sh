@@ -24,8 +24,12 @@
 #        PREFIX-t1        PREFIX-t2       ...      PREFIX-t<N>
 #        PREFIXt<i>: 198.19.<i>.2/24  fd00:0:0:<i>::2/64
 #        lo:         198.18.100.1/32  fd00:100::1/128   (the VIP, on every target)
-#        routes:     198.18.0.0/24 via 198.19.<i>.1, fd00::/64 via fd00:0:0:<i>::1
-#                    (replies go back through the LB: "return via LB")
+#        routes:     198.18.0.0/24 via 198.19.<i>.1 src 198.18.100.1
+#                    fd00::/64 via fd00:0:0:<i>::1 src fd00:100::1
+#                    (replies go back through the LB: "return via LB", and
+#                    from the VIP, so a UDP server bound to the wildcard
+#                    address that connects to its client answers from the
+#                    VIP, as iperf3 does, not from 198.19.<i>.2)
 #
 # rp_filter is off in every namespace (paths may be asymmetric once the LB
 # marks packets); IPv6 addresses skip DAD, so they work at once. The veths
@@ -182,9 +186,9 @@ _topo_build() {
 		fi
 		ip -n "$lb" link set "${p}l$i" up
 		ip -n "$ns" link set "${p}t$i" up
-		ip -n "$ns" route add 198.18.0.0/24 via "198.19.$i.1"
+		ip -n "$ns" route add 198.18.0.0/24 via "198.19.$i.1" src "$TOPO_VIP4"
 		if [ "$v6" = 1 ]; then
-			ip -n "$ns" -6 route add fd00::/64 via "fd00:0:0:$i::1"
+			ip -n "$ns" -6 route add fd00::/64 via "fd00:0:0:$i::1" src "$TOPO_VIP6"
 		fi
 	done
 	_topo_wait_up "$p" "$n"
