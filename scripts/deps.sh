@@ -15,7 +15,7 @@ pkgs=(
   libcmocka-dev                       # unit tests
   clang libclang-rt-14-dev            # libFuzzer targets
   iproute2 procps psmisc curl jq      # tests and demo: namespaces, processes, /metrics, JSON
-  iptables iperf3                     # the LB's rules; its benchmarks
+  iptables iperf3 iputils-ping        # the LB's rules; its tests and benchmarks
 )
 
 missing=()
