@@ -323,10 +323,10 @@ static int add_context(struct ctl_args *a, const char *v, char *err,
 {
 	const char *eq = strchr(v, '=');
 	if (!eq || eq == v)
-		return errtext(-EINVAL, 
-		    err, errlen,
-		    "--context '%s' is not KEY=VALUE (want a non-empty key)",
-		    v);
+		return errtext(-EINVAL, err, errlen,
+			       "--context '%s' is not KEY=VALUE (want a "
+			       "non-empty key)",
+			       v);
 	size_t klen = (size_t)(eq - v);
 	for (size_t i = 0; i < a->n_context; i++)
 		if (strlen(a->context[i].key) == klen &&
@@ -403,8 +403,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return add_ip(a, v, err, errlen);
 	case O_TYPE:
 		if (parse_type(v, filter, &a->type) < 0)
-			return errtext(-EINVAL, 
-			    err, errlen,
+			return errtext(-EINVAL, err, errlen,
 			    "--type '%s' is not one of target, frontend%s", v,
 			    filter ? ", any" : "");
 		return 0;
@@ -418,8 +417,7 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_STATUS:
 		if (parse_status(v, filter, &a->status) < 0)
-			return errtext(-EINVAL, 
-			    err, errlen,
+			return errtext(-EINVAL, err, errlen,
 			    "--status '%s' is not one of enabled, disabled%s",
 			    v, filter ? ", any" : "");
 		return 0;
