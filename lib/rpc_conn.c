@@ -12,7 +12,6 @@
 struct wreq {
 	uv_write_t req;
 	struct rpc_conn *conn;
-	size_t len;
 	uint8_t *data;
 };
 
@@ -123,7 +122,6 @@ int rpc_conn_send(struct rpc_conn *c, const Rpc__Envelope *env)
 		return -ENOMEM;
 	}
 	w->conn = c;
-	w->len = len;
 	w->data = buf;
 	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
 
