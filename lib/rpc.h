@@ -1,5 +1,8 @@
-/* The strait transport: protobuf-c messages over TCP on libuv.
- * See docs/protocol.md for the wire format and its rules.
+/* The strait transport: protobuf-c messages over TCP or Unix-domain stream
+ * sockets on libuv. See docs/protocol.md for the wire format and its rules.
+ * The address's family picks the socket: AF_INET and AF_INET6 are TCP,
+ * AF_UNIX (sockaddr_parse()'s "unix:PATH") is a local socket with the same
+ * frames, calls and keepalive.
  *
  * One connection carries many calls at once. A call is unary (one request,
  * one RESPONSE) or streaming (one request, any number of ITEMs, one END).
@@ -20,6 +23,13 @@
  * Lifetimes follow libuv's rule: memory is freed only after the close
  * callbacks of every handle have run; *_close() take a `done` callback.
  * Everything runs on the loop's thread.
+ *
+ * A process using the transport must ignore SIGPIPE (signal(SIGPIPE,
+ * SIG_IGN) in main()). libuv writes with write(2), so a write to a peer
+ * that has just gone raises SIGPIPE, which kills by default; the transport
+ * expects EPIPE and closes that one connection. On a Unix socket this
+ * happens on the first write after the peer closed (a PING, or an ITEM to
+ * a watcher that exited); on TCP, once the peer's reset has come back.
  */
 #ifndef STRAIT_RPC_H
 #define STRAIT_RPC_H
@@ -84,12 +94,26 @@ struct rpc_server_stats {
 	uint64_t bytes_out;
 };
 
-/* Listens on addr. Returns 0 or a negative errno (-EADDRINUSE, ...). */
+/* Listens on addr. Returns 0 or a negative errno (-EADDRINUSE, ...;
+ * -EAFNOSUPPORT for a family other than IPv4, IPv6 and Unix).
+ *
+ * For AF_UNIX the path must be absolute and end inside sun_path (else
+ * -EINVAL), and its directory must exist (it is not created: -ENOENT, or
+ * -ENOTDIR). A socket file already at the
+ * path that refuses connections is stale, left by a server that crashed,
+ * and is replaced; one that accepts them belongs to a live server, and a
+ * file that is not a socket is not touched: both give -EADDRINUSE. The
+ * new socket's mode is 0660 (owner and group may connect). The path is
+ * unlinked when the server closes, or fails to start after binding.
+ * Peers are named by their credentials, "unix:pid=42,uid=0", in logs and
+ * rpc_call_peer(). This may block briefly (stat, a probing connect):
+ * call it at start-up. */
 int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
 		     const struct rpc_server_config *cfg,
 		     struct rpc_server **out);
 
-/* The address actually bound (useful with port 0). */
+/* The address actually bound (useful with port 0); for a Unix socket, its
+ * path. */
 int rpc_server_address(const struct rpc_server *s, struct sockaddr_storage *ss);
 
 const struct rpc_server_stats *rpc_server_stats(const struct rpc_server *s);
@@ -101,7 +125,8 @@ int rpc_server_write_metrics(const struct rpc_server *s, const char *prefix,
 			     struct buf *out);
 
 /* Closes the listener and every connection (each open call's on_close
- * runs first); done(data) runs once all memory is freed. */
+ * runs first); done(data) runs once all memory is freed. A Unix socket's
+ * file is unlinked before this returns. */
 void rpc_server_close(struct rpc_server *s, void (*done)(void *),
 		      void *data);
 
@@ -164,6 +189,12 @@ struct rpc_client_config {
 typedef void (*rpc_reply_fn)(void *data, const Rpc__Status *st,
 			     const ProtobufCMessage *msg);
 
+/* Starts connecting to addr (TCP, or a Unix socket's path with
+ * uv_pipe_connect) and goes on retrying with backoff; on_state tells when
+ * it is up. Returns 0, -EAFNOSUPPORT for a family other than IPv4, IPv6
+ * and Unix, -EINVAL for a Unix path that is empty or fills sun_path with
+ * no NUL, or -ENOMEM. A Unix path that does not exist yet is not an error:
+ * it is retried like a refused TCP connection. */
 int rpc_client_start(uv_loop_t *loop, const struct sockaddr *addr,
 		     const struct rpc_client_config *cfg,
 		     struct rpc_client **out);

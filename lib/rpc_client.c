@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "log.h"
 #include "rpc.h"
@@ -32,7 +33,7 @@ struct cconn {
 struct rpc_client {
 	uv_loop_t *loop;
 	struct sockaddr_storage addr;
-	char addr_text[64];
+	char addr_text[SOCKADDR_STRLEN];
 	struct rpc_client_config cfg;
 	struct cconn *cc;     /* current attempt or connection, or NULL */
 	uv_timer_t retry;
@@ -229,12 +230,26 @@ static void attempt(struct rpc_client *c)
 		return;
 	}
 	cc->client = c;
-	uv_tcp_init(c->loop, &cc->conn.tcp);
-	rpc_conn_init(&cc->conn, c->loop, &cconn_ops, c, &c->cfg.timing, 0, 0);
+	if (rpc_conn_init(&cc->conn, c->loop, c->addr.ss_family, &cconn_ops, c,
+			  &c->cfg.timing, 0, 0)) {
+		free(cc);
+		schedule_retry(c);
+		return;
+	}
 	c->cc = cc;
 	cc->connect.data = cc;
-	int err = uv_tcp_connect(&cc->connect, &cc->conn.tcp,
-				 (struct sockaddr *)&c->addr, on_connect);
+	int err = 0;
+	if (c->addr.ss_family == AF_UNIX) {
+		/* Reports every failure, even an immediate one, through
+		 * on_connect: ENOENT while the server is not there yet,
+		 * ECONNREFUSED for a stale socket file. */
+		const struct sockaddr_un *un = (const void *)&c->addr;
+		uv_pipe_connect(&cc->connect, &cc->conn.sock.pipe, un->sun_path,
+				on_connect);
+	} else {
+		err = uv_tcp_connect(&cc->connect, &cc->conn.sock.tcp,
+				     (struct sockaddr *)&c->addr, on_connect);
+	}
 	if (err) {
 		snprintf(c->error, sizeof(c->error), "%s", uv_strerror(err));
 		rpc_conn_close(&cc->conn, RPC__CODE__OK, "connect: %s",
@@ -253,11 +268,22 @@ int rpc_client_start(uv_loop_t *loop, const struct sockaddr *addr,
 		     const struct rpc_client_config *cfg,
 		     struct rpc_client **out)
 {
+	socklen_t len = sockaddr_len(addr);
+	if (!len)
+		return -EAFNOSUPPORT;
+	if (addr->sa_family == AF_UNIX) {
+		/* uv_pipe_connect takes a C string: the path must end inside
+		 * sun_path. */
+		const struct sockaddr_un *un = (const void *)addr;
+		size_t n = strnlen(un->sun_path, sizeof(un->sun_path));
+		if (n == 0 || n == sizeof(un->sun_path))
+			return -EINVAL;
+	}
 	struct rpc_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->loop = loop;
-	memcpy(&c->addr, addr, sockaddr_len(addr));
+	memcpy(&c->addr, addr, len);
 	sockaddr_format(addr, c->addr_text, sizeof(c->addr_text));
 	c->cfg = *cfg;
 	if (!c->cfg.backoff_min_ms)

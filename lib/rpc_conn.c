@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "sockaddr.h"
@@ -27,9 +28,9 @@ static void on_handle_closed(uv_handle_t *h)
 static void close_now(struct rpc_conn *c)
 {
 	uv_timer_stop(&c->timer);
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_read_stop(&c->sock.stream);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	uv_close(&c->sock.handle, on_handle_closed);
 }
 
 static void on_deferred_close(uv_timer_t *t)
@@ -63,7 +64,7 @@ void rpc_conn_close(struct rpc_conn *c, Rpc__Code goaway, const char *fmt,
 		 * read cannot hold the close back. */
 		if (frame_encode(&env, &buf, &len) == 0) {
 			uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
-			uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+			uv_try_write(&c->sock.stream, &b, 1);
 			free(buf);
 		}
 	}
@@ -72,13 +73,13 @@ void rpc_conn_close(struct rpc_conn *c, Rpc__Code goaway, const char *fmt,
 	 * turn, through the timer that is about to be closed anyway. Until
 	 * then every send fails with -EPIPE. */
 	uv_timer_stop(&c->timer);
-	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_read_stop(&c->sock.stream);
 	uv_timer_start(&c->timer, on_deferred_close, 0, 0);
 }
 
 size_t rpc_conn_backlog(const struct rpc_conn *c)
 {
-	return c->tcp.write_queue_size;
+	return c->sock.stream.write_queue_size;
 }
 
 bool rpc_conn_congested(const struct rpc_conn *c)
@@ -126,7 +127,7 @@ int rpc_conn_send(struct rpc_conn *c, const Rpc__Envelope *env)
 	uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
 
 	/* uv_write copies nothing: the frame lives until on_written. */
-	err = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+	err = uv_write(&w->req, &c->sock.stream, &b, 1, on_written);
 	if (err) {
 		free(buf);
 		free(w);
@@ -137,7 +138,7 @@ int rpc_conn_send(struct rpc_conn *c, const Rpc__Envelope *env)
 	if (c->bytes_out)
 		*c->bytes_out += len;
 	if (!c->congested_since && rpc_conn_congested(c))
-		c->congested_since = uv_now(c->tcp.loop);
+		c->congested_since = uv_now(c->sock.handle.loop);
 	return 0;
 }
 
@@ -292,11 +293,22 @@ static void on_tick(uv_timer_t *t)
 			  NULL);
 }
 
-void rpc_conn_init(struct rpc_conn *c, uv_loop_t *loop,
-		   const struct rpc_conn_ops *ops, void *owner,
-		   const struct rpc_timing *timing, size_t write_high,
-		   uint32_t stuck_ms)
+int rpc_sock_init(uv_loop_t *loop, union rpc_sock *s, int family)
 {
+	if (family == AF_UNIX)
+		return uv_pipe_init(loop, &s->pipe, 0);
+	return uv_tcp_init(loop, &s->tcp);
+}
+
+int rpc_conn_init(struct rpc_conn *c, uv_loop_t *loop, int family,
+		  const struct rpc_conn_ops *ops, void *owner,
+		  const struct rpc_timing *timing, size_t write_high,
+		  uint32_t stuck_ms)
+{
+	int err = rpc_sock_init(loop, &c->sock, family);
+	if (err)
+		return err;
+	c->unix_sock = family == AF_UNIX;
 	c->ops = ops;
 	c->owner = owner;
 	c->timing.keepalive_ms = timing && timing->keepalive_ms
@@ -307,23 +319,48 @@ void rpc_conn_init(struct rpc_conn *c, uv_loop_t *loop,
 	c->write_high = write_high ? write_high : 4u << 20;
 	c->stuck_ms = stuck_ms ? stuck_ms : 30000;
 	frame_reader_init(&c->rd, FRAME_MAX);
-	c->tcp.data = c;
+	c->sock.handle.data = c;
+	/* uv_timer_init only links the handle into the loop: it cannot
+	 * fail, so there is no half-built state to unwind. */
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	c->open_handles = 2;
 	snprintf(c->peer, sizeof(c->peer), "?");
+	return 0;
+}
+
+/* A Unix peer's address says nothing (a client's end is unnamed), but the
+ * kernel knows who connected: its credentials name the peer in logs. */
+static void name_unix_peer(struct rpc_conn *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uv_os_fd_t fd;
+
+	if (uv_fileno(&c->sock.handle, &fd) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    len == sizeof(cred))
+		snprintf(c->peer, sizeof(c->peer), "unix:pid=%ld,uid=%lu",
+			 (long)cred.pid, (unsigned long)cred.uid);
+	else
+		snprintf(c->peer, sizeof(c->peer), "unix");
 }
 
 int rpc_conn_start(struct rpc_conn *c)
 {
-	struct sockaddr_storage ss;
-	int len = sizeof(ss);
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-		sockaddr_format((struct sockaddr *)&ss, c->peer,
-				sizeof(c->peer));
-	uv_tcp_nodelay(&c->tcp, 1);
-	c->last_rx = uv_now(c->tcp.loop);
-	int err = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	if (c->unix_sock) {
+		name_unix_peer(c);
+	} else {
+		struct sockaddr_storage ss;
+		int len = sizeof(ss);
+		if (uv_tcp_getpeername(&c->sock.tcp, (struct sockaddr *)&ss,
+				       &len) == 0)
+			sockaddr_format((struct sockaddr *)&ss, c->peer,
+					sizeof(c->peer));
+		uv_tcp_nodelay(&c->sock.tcp, 1);
+	}
+	c->last_rx = uv_now(c->sock.handle.loop);
+	int err = uv_read_start(&c->sock.stream, on_alloc, on_read);
 	if (err)
 		return err;
 	return uv_timer_start(&c->timer, on_tick, c->timing.keepalive_ms,

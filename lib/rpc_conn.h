@@ -1,6 +1,7 @@
-/* Internal to the transport: one framed TCP connection, shared by the
- * server and the client. It reads frames, validates their envelopes,
- * writes envelopes, keeps the peer alive and closes in order.
+/* Internal to the transport: one framed stream connection, TCP or
+ * Unix-domain, shared by the server and the client. It reads frames,
+ * validates their envelopes, writes envelopes, keeps the peer alive and
+ * closes in order.
  *
  * Close order: rpc_conn_close() marks the connection closing (sends fail
  * from then on) and returns; on the next loop turn ops->on_closing runs
@@ -16,6 +17,22 @@
 
 struct rpc_conn;
 
+/* A stream handle of either kind. libuv's handle types share their leading
+ * members, so .handle and .stream are valid views of whichever of .tcp and
+ * .pipe was initialised; only TCP-only calls (uv_tcp_nodelay, ...) need to
+ * know which. */
+union rpc_sock {
+	uv_handle_t handle;
+	uv_stream_t stream;
+	uv_tcp_t tcp;
+	uv_pipe_t pipe;
+};
+
+/* Initialises s on loop as a uv_pipe_t for AF_UNIX, else as a uv_tcp_t.
+ * Returns 0 or a negative errno; on success s must be closed with
+ * uv_close(). */
+int rpc_sock_init(uv_loop_t *loop, union rpc_sock *s, int family);
+
 struct rpc_conn_ops {
 	/* A valid envelope arrived (PING/PONG are handled here). */
 	void (*on_envelope)(struct rpc_conn *c, const Rpc__Envelope *env);
@@ -26,12 +43,12 @@ struct rpc_conn_ops {
 };
 
 struct rpc_conn {
-	uv_tcp_t tcp;
+	union rpc_sock sock;
 	uv_timer_t timer;
 	struct frame_reader rd;
 	const struct rpc_conn_ops *ops;
 	void *owner;
-	char peer[64];
+	char peer[64];           /* "192.0.2.1:5123", "unix:pid=42,uid=0" */
 	struct rpc_timing timing;
 	size_t write_high;
 	uint32_t stuck_ms;
@@ -39,19 +56,24 @@ struct rpc_conn {
 	uint64_t congested_since; /* 0 = not congested */
 	uint64_t *bytes_in, *bytes_out; /* owner's counters, may be NULL */
 	int open_handles;
+	bool unix_sock;          /* sock is a pipe */
 	bool closing;
 	bool drain_wanted;
 	char why[160];           /* why it closed, for the owner's log */
 };
 
-/* Sets up the handles (tcp must be initialised by the caller with
- * uv_tcp_init on loop before). Starts nothing. */
-void rpc_conn_init(struct rpc_conn *c, uv_loop_t *loop,
-		   const struct rpc_conn_ops *ops, void *owner,
-		   const struct rpc_timing *timing, size_t write_high,
-		   uint32_t stuck_ms);
+/* Sets up the handles: sock as a pipe when family is AF_UNIX, else as TCP,
+ * and the keepalive timer. Starts nothing. Returns 0 or a negative errno
+ * (nothing is left to close then). On success the connection must end
+ * through rpc_conn_close(). */
+int rpc_conn_init(struct rpc_conn *c, uv_loop_t *loop, int family,
+		  const struct rpc_conn_ops *ops, void *owner,
+		  const struct rpc_timing *timing, size_t write_high,
+		  uint32_t stuck_ms);
 
-/* Starts reading and the keepalive timer; sets peer from the socket. */
+/* Starts reading and the keepalive timer; sets peer from the socket: the
+ * peer's address for TCP; for a Unix socket the peer process's credentials
+ * ("unix:pid=42,uid=0") or, without them, "unix". */
 int rpc_conn_start(struct rpc_conn *c);
 
 /* Sends an envelope. Returns 0, -EPIPE when closing, -EMSGSIZE, -ENOMEM. */

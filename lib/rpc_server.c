@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "list.h"
 #include "log.h"
@@ -29,7 +33,9 @@ struct rpc_call {
 };
 
 struct rpc_server {
-	uv_tcp_t listener;
+	union rpc_sock listener; /* first: the error path frees s through it */
+	int family;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* AF_UNIX */
 	uv_loop_t *loop;
 	struct rpc_server_config cfg;
 	struct rpc_server_stats stats;
@@ -236,13 +242,16 @@ static void on_connection(uv_stream_t *l, int status)
 	if (s->stats.conns_open >= s->cfg.max_conns) {
 		/* Accept and close at once: leaving it in the backlog would make
 		 * the client wait for a timeout instead of seeing a close. */
-		uv_tcp_t *t = malloc(sizeof(*t));
+		union rpc_sock *t = malloc(sizeof(*t));
 		if (!t)
 			return;
-		uv_tcp_init(s->loop, t);
-		if (uv_accept(l, (uv_stream_t *)t) == 0)
+		if (rpc_sock_init(s->loop, t, s->family)) {
+			free(t);
+			return;
+		}
+		if (uv_accept(l, &t->stream) == 0)
 			s->stats.conns_refused++;
-		uv_close((uv_handle_t *)t, on_refused_closed);
+		uv_close(&t->handle, on_refused_closed);
 		log_warn("rpc: refusing a connection: %zu are open (the limit)",
 			 s->cfg.max_conns);
 		return;
@@ -252,15 +261,18 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	sc->server = s;
 	list_init(&sc->calls);
-	uv_tcp_init(s->loop, &sc->conn.tcp);
-	rpc_conn_init(&sc->conn, s->loop, &sconn_ops, s, &s->cfg.timing,
-		      s->cfg.write_high, s->cfg.stuck_ms);
+	if (rpc_conn_init(&sc->conn, s->loop, s->family, &sconn_ops, s,
+			  &s->cfg.timing, s->cfg.write_high,
+			  s->cfg.stuck_ms)) {
+		free(sc);
+		return;
+	}
 	sc->conn.bytes_in = &s->stats.bytes_in;
 	sc->conn.bytes_out = &s->stats.bytes_out;
 	list_add(&s->conns, &sc->node);
 	s->stats.conns_open++;
 	s->stats.conns_accepted++;
-	int err = uv_accept(l, (uv_stream_t *)&sc->conn.tcp);
+	int err = uv_accept(l, &sc->conn.sock.stream);
 	if (!err)
 		err = rpc_conn_start(&sc->conn);
 	if (err) {
@@ -271,13 +283,98 @@ static void on_connection(uv_stream_t *l, int status)
 	log_debug("rpc: connection from %s", sc->conn.peer);
 }
 
+/* bind() cannot tell a missing directory from a forbidden one: libuv turns
+ * its ENOENT into EACCES. Looking first gives the operator the real
+ * reason. The directory is not created: where control sockets live, and
+ * with which owner and mode, is the service manager's decision
+ * (RuntimeDirectory= in a systemd unit), not the daemon's. */
+static int check_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	size_t n = (size_t)(strrchr(path, '/') - path);
+	struct stat st;
+
+	if (n == 0)
+		n = 1; /* "/x": the root */
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	if (stat(dir, &st) < 0)
+		return errno == EACCES ? 0 : -errno; /* bind() will say */
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Frees path for bind(). A socket file that refuses connections was left
+ * by a server that died without unlinking it: it is removed. One that
+ * accepts them (or whose backlog is full, EAGAIN) belongs to a live
+ * server: -EADDRINUSE. A file that is not a socket is not ours to delete:
+ * -EADDRINUSE too, as bind() would say.
+ *
+ * Two servers starting at the same instant could both find the file stale
+ * and the second bind would then replace the first's socket; a lock file
+ * beside the socket would close that window, and is left out because one
+ * daemon per path is the service manager's job. */
+static int claim_path(const char *path)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EADDRINUSE;
+
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	int err = connect(fd, (struct sockaddr *)&un, sizeof(un)) ? errno : 0;
+	close(fd);
+	if (err == 0 || err == EAGAIN)
+		return -EADDRINUSE;
+	if (err != ECONNREFUSED)
+		return -err;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	log_info("rpc: removed the stale socket %s", path);
+	return 0;
+}
+
+/* Binds the listener to a Unix path: the checks above, then uv_pipe_bind,
+ * then the mode. From bind() to chmod() the socket has the mode the umask
+ * leaves; a daemon that cares runs with umask 077 (UMask= in systemd). */
+static int bind_unix(struct rpc_server *s, const struct sockaddr_un *un)
+{
+	size_t n = strnlen(un->sun_path, sizeof(un->sun_path));
+	if (n == 0 || n == sizeof(un->sun_path) || un->sun_path[0] != '/')
+		return -EINVAL;
+	memcpy(s->path, un->sun_path, n);
+	s->path[n] = '\0';
+
+	int err = check_dir(s->path);
+	if (!err)
+		err = claim_path(s->path);
+	if (!err)
+		err = uv_pipe_bind(&s->listener.pipe, s->path);
+	if (err)
+		return err;
+	/* The file exists from here; on any later failure uv_close() on the
+	 * listener unlinks it. */
+	if (chmod(s->path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
 int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
 		     const struct rpc_server_config *cfg,
 		     struct rpc_server **out)
 {
+	if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6 &&
+	    addr->sa_family != AF_UNIX)
+		return -EAFNOSUPPORT;
 	struct rpc_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->family = addr->sa_family;
 	s->loop = loop;
 	s->cfg = *cfg;
 	list_init(&s->conns);
@@ -288,20 +385,23 @@ int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
 	if (!s->cfg.write_high)
 		s->cfg.write_high = 4u << 20;
 
-	int err = uv_tcp_init(loop, &s->listener);
+	int err = rpc_sock_init(loop, &s->listener, s->family);
 	if (err) {
 		free(s);
 		return err;
 	}
-	s->listener.data = s;
-	err = uv_tcp_bind(&s->listener, addr, 0);
+	s->listener.handle.data = s;
+	if (s->family == AF_UNIX)
+		err = bind_unix(s, (const struct sockaddr_un *)addr);
+	else
+		err = uv_tcp_bind(&s->listener.tcp, addr, 0);
 	if (!err)
-		err = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+		err = uv_listen(&s->listener.stream, 511, on_connection);
 	if (err) {
 		/* The handle is initialised: it must be closed, and s freed only
 		 * in its close callback. */
 		s->closing = true;
-		uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+		uv_close(&s->listener.handle, (uv_close_cb)free);
 		return err;
 	}
 	*out = s;
@@ -310,8 +410,16 @@ int rpc_server_start(uv_loop_t *loop, const struct sockaddr *addr,
 
 int rpc_server_address(const struct rpc_server *s, struct sockaddr_storage *ss)
 {
+	if (s->family == AF_UNIX) {
+		struct sockaddr_un *un = (struct sockaddr_un *)ss;
+		memset(ss, 0, sizeof(*ss));
+		un->sun_family = AF_UNIX;
+		memcpy(un->sun_path, s->path, sizeof(s->path));
+		return 0;
+	}
 	int len = sizeof(*ss);
-	return uv_tcp_getsockname(&s->listener, (struct sockaddr *)ss, &len);
+	return uv_tcp_getsockname(&s->listener.tcp, (struct sockaddr *)ss,
+				  &len);
 }
 
 const struct rpc_server_stats *rpc_server_stats(const struct rpc_server *s)
@@ -335,7 +443,10 @@ void rpc_server_close(struct rpc_server *s, void (*done)(void *), void *data)
 	list_for_each_safe(pos, tmp, &s->conns)
 		rpc_conn_close(&list_entry(pos, struct sconn, node)->conn,
 			       RPC__CODE__UNAVAILABLE, "server shutting down");
-	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+	/* For a Unix socket, libuv unlinks the path it bound inside uv_close(),
+	 * before closing the descriptor, so the file is gone when this
+	 * returns and a new server may bind it at once. */
+	uv_close(&s->listener.handle, on_listener_closed);
 }
 
 /* ---- calls ---- */

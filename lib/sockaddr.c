@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #define HOST_MAX 256 /* a DNS name is at most 253 characters */
 
@@ -121,9 +122,33 @@ static int resolve(const char *host, struct sockaddr_storage *ss)
 	return err;
 }
 
+/* A Unix socket path: absolute, so that the address does not depend on the
+ * working directory, and short enough for sun_path with its NUL. */
+static int parse_unix(const char *path, struct sockaddr_storage *out)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+
+	if (n == 0 || path[0] != '/')
+		return -EINVAL;
+	if (n >= sizeof(un.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(un.sun_path, path, n + 1);
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &un, sizeof(un));
+	return 0;
+}
+
 int sockaddr_parse(const char *s, uint16_t default_port,
 		   struct sockaddr_storage *out)
 {
+	/* Checked before the "host:port" split, which would read "unix:/x"
+	 * as the host "unix" and the port "/x". */
+	if (strncmp(s, "unix:", 5) == 0)
+		return parse_unix(s + 5, out);
+	if (s[0] == '/')
+		return parse_unix(s, out);
+
 	char host[HOST_MAX];
 	const char *port_text = NULL;
 	const char *colon = strchr(s, ':');
@@ -212,6 +237,12 @@ int sockaddr_format(const struct sockaddr *sa, char *buf, size_t size)
 		}
 		n = snprintf(buf, size, "[%s%s]:%u", addr, zone,
 			     ntohs(sin6->sin6_port));
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const void *)sa;
+		/* The precision bounds the read: sun_path need not end in a
+		 * NUL when the path fills it. */
+		n = snprintf(buf, size, "unix:%.*s", (int)sizeof(un->sun_path),
+			     un->sun_path);
 	} else {
 		if (size)
 			buf[0] = '\0';
@@ -227,6 +258,8 @@ socklen_t sockaddr_len(const struct sockaddr *sa)
 		return sizeof(struct sockaddr_in);
 	case AF_INET6:
 		return sizeof(struct sockaddr_in6);
+	case AF_UNIX:
+		return sizeof(struct sockaddr_un);
 	default:
 		return 0;
 	}

@@ -1,5 +1,7 @@
-/* The transport over real TCP on loopback, server and clients in one loop.
- * Every test closes all it opened and asserts uv_loop_close() succeeds. */
+/* The transport over real TCP on loopback and over Unix sockets in a
+ * temporary folder, server and clients in one loop. Every test closes all
+ * it opened and asserts uv_loop_close() succeeds; a Unix test also asserts
+ * that its folder is left empty. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,11 +10,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "log.h"
 #include "rpc.h"
+#include "sockaddr.h"
 
 /* The tests use rpc.Status as request and answer: it is a message with an
  * integer and a string, which is all an echo needs. */
@@ -29,13 +36,17 @@ struct fixture {
 	char last_reason[64];
 	struct rpc_call *held;
 	int closed;
+	char last_peer[64];
+	char dir[32];   /* Unix tests: the temporary folder, else "" */
+	char path[64];  /* Unix tests: dir/lb.sock */
 };
 
 static void echo(struct rpc_call *call, const ProtobufCMessage *req,
 		 void *data)
 {
-	(void)data;
+	struct fixture *f = data;
 	const Rpc__Status *in = (const Rpc__Status *)req;
+	snprintf(f->last_peer, sizeof(f->last_peer), "%s", rpc_call_peer(call));
 	if (strcmp(in->message, "fail") == 0) {
 		rpc_call_fail(call, RPC__CODE__RESOURCE_EXHAUSTED, "test_full",
 			      "asked to fail");
@@ -195,6 +206,9 @@ static int teardown(void **state)
 	assert_true(run_until(&f->loop, &f->closed, want));
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
+	/* Fails unless closing the server removed its socket file. */
+	if (f->dir[0])
+		assert_int_equal(rmdir(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -390,6 +404,279 @@ static void test_bad_peers(void **state)
 	assert_int_equal(f->down, 0);
 }
 
+/* ---- Unix-domain sockets ---- */
+
+static int start_unix(struct fixture *f, const char *path,
+		      struct rpc_server **out)
+{
+	char text[SOCKADDR_STRLEN];
+	struct sockaddr_storage ss;
+	snprintf(text, sizeof(text), "unix:%s", path);
+	assert_int_equal(sockaddr_parse(text, 0, &ss), 0);
+	struct rpc_server_config cfg = server_cfg(f);
+	return rpc_server_start(&f->loop, (struct sockaddr *)&ss, &cfg, out);
+}
+
+static void start_server_unix(struct fixture *f)
+{
+	assert_int_equal(start_unix(f, f->path, &f->server), 0);
+	assert_int_equal(rpc_server_address(f->server, &f->addr), 0);
+	struct sockaddr_un *un = (struct sockaddr_un *)&f->addr;
+	assert_int_equal(un->sun_family, AF_UNIX);
+	assert_string_equal(un->sun_path, f->path);
+}
+
+/* A fixture with its loop and an empty folder, nothing started. */
+static struct fixture *fixture_unix(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	uv_loop_init(&f->loop);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/strait-rpc-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/lb.sock", f->dir);
+	return f;
+}
+
+static int setup_unix(void **state)
+{
+	struct fixture *f = fixture_unix();
+	start_server_unix(f);
+	start_client(f);
+	*state = f;
+	return 0;
+}
+
+static int setup_unix_empty(void **state)
+{
+	*state = fixture_unix();
+	return 0;
+}
+
+static void test_unix_calls(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	/* The socket is there, with the mode the contract gives it. */
+	assert_int_equal(lstat(f->path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+
+	for (int i = 0; i < 100; i++)
+		call_echo(f, "local");
+	assert_true(run_until(&f->loop, &f->answers, 100));
+	assert_string_equal(f->last_text, "local");
+	assert_int_equal(f->ended, 0);
+	/* The peer is named by its credentials: this very process. */
+	char want[64];
+	snprintf(want, sizeof(want), "unix:pid=%ld,uid=%lu", (long)getpid(),
+		 (unsigned long)getuid());
+	assert_string_equal(f->last_peer, want);
+
+	/* A stream of five items and its END, then one held open and
+	 * cancelled. */
+	Rpc__Status req = RPC__STATUS__INIT;
+	req.code = 5;
+	req.message = "end";
+	f->answers = 0;
+	assert_int_equal(rpc_client_call(f->client, "test.Count/Count",
+					 &req.base, &rpc__status__descriptor,
+					 on_answer, f, NULL),
+			 0);
+	assert_true(run_until(&f->loop, &f->ended, 1));
+	assert_int_equal(f->answers, 5);
+	assert_int_equal(f->last_code, RPC__CODE__OK);
+	assert_string_equal(f->last_text, "done");
+
+	uint32_t id;
+	req.code = 3;
+	req.message = "";
+	assert_int_equal(rpc_client_call(f->client, "test.Count/Count",
+					 &req.base, &rpc__status__descriptor,
+					 on_answer, f, &id),
+			 0);
+	assert_true(run_until(&f->loop, &f->answers, 8));
+	assert_non_null(f->held);
+	assert_int_equal(rpc_client_cancel(f->client, id), 0);
+	assert_true(run_until(&f->loop, &f->stream_closed, 1));
+
+	/* Keepalive runs over the socket too: outlive the dead interval
+	 * (400 ms) twice and stay connected. */
+	int waited = 0;
+	uv_timer_t t;
+	uv_timer_init(&f->loop, &t);
+	t.data = &waited;
+	uv_timer_start(&t, on_timeout, 900, 0);
+	assert_true(run_until(&f->loop, &waited, 1));
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&f->loop, UV_RUN_NOWAIT); /* t lives on this stack */
+	assert_true(rpc_client_connected(f->client));
+	assert_int_equal(f->down, 0);
+	const struct rpc_server_stats *st_s = rpc_server_stats(f->server);
+	assert_int_equal(st_s->conns_open, 1);
+	assert_int_equal(st_s->dead_peers, 0);
+}
+
+/* Whether a server listens at path: a plain connect() says, at once. */
+static bool listening(const char *path)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	int rc = connect(fd, (struct sockaddr *)&un, sizeof(un));
+	close(fd);
+	return rc == 0;
+}
+
+/* Leaves a socket file at path with nobody listening, as a server that
+ * was killed leaves it. */
+static void make_stale(const char *path)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	close(fd);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_false(listening(path));
+}
+
+/* A client started against a stale socket is refused and retries; a
+ * server started on it replaces it; the client then gets through. */
+static void test_unix_stale(void **state)
+{
+	struct fixture *f = *state;
+	make_stale(f->path);
+	struct stat after;
+
+	struct sockaddr_storage ss;
+	char text[SOCKADDR_STRLEN];
+	snprintf(text, sizeof(text), "unix:%s", f->path);
+	assert_int_equal(sockaddr_parse(text, 0, &ss), 0);
+	struct rpc_client_config cc = {
+		.timing = { .keepalive_ms = 100, .dead_ms = 400 },
+		.backoff_min_ms = 20,
+		.backoff_max_ms = 100,
+		.on_state = on_state,
+		.data = f,
+	};
+	assert_int_equal(rpc_client_start(&f->loop, (struct sockaddr *)&ss,
+					  &cc, &f->client),
+			 0);
+	assert_true(run_until(&f->loop, &f->down, 1));
+	assert_false(rpc_client_connected(f->client));
+	assert_string_equal(rpc_client_error(f->client),
+			    uv_strerror(UV_ECONNREFUSED));
+
+	/* (The inode number cannot tell the files apart: the file system
+	 * hands the freed one straight to the new socket.) */
+	start_server_unix(f);
+	assert_int_equal(lstat(f->path, &after), 0);
+	assert_true(S_ISSOCK(after.st_mode));
+	assert_int_equal(after.st_mode & 07777, 0660);
+	assert_true(listening(f->path));
+
+	assert_true(run_until(&f->loop, &f->up, 1));
+	call_echo(f, "after stale");
+	assert_true(run_until(&f->loop, &f->answers, 1));
+	assert_string_equal(f->last_text, "after stale");
+}
+
+/* A live path is not taken over, a non-socket file is not deleted, and a
+ * missing folder is reported as missing. */
+static void test_unix_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct rpc_server *second = NULL;
+	struct stat before, after;
+
+	assert_int_equal(lstat(f->path, &before), 0);
+	assert_int_equal(start_unix(f, f->path, &second), -EADDRINUSE);
+	assert_null(second);
+	assert_int_equal(lstat(f->path, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_true(listening(f->path));
+	/* The first server still answers on it. */
+	call_echo(f, "still mine");
+	assert_true(run_until(&f->loop, &f->answers, 1));
+	assert_string_equal(f->last_text, "still mine");
+
+	char other[96];
+	snprintf(other, sizeof(other), "%s/file", f->dir);
+	FILE *fp = fopen(other, "w");
+	assert_non_null(fp);
+	fputs("keep me\n", fp);
+	fclose(fp);
+	assert_int_equal(start_unix(f, other, &second), -EADDRINUSE);
+	assert_int_equal(lstat(other, &after), 0);
+	assert_true(S_ISREG(after.st_mode));
+	assert_int_equal(after.st_size, 8);
+
+	/* A regular file where the folder should be, and no folder. */
+	char below[128];
+	snprintf(below, sizeof(below), "%s/x.sock", other);
+	assert_int_equal(start_unix(f, below, &second), -ENOTDIR);
+	assert_int_equal(unlink(other), 0);
+	snprintf(below, sizeof(below), "%s/missing/x.sock", f->dir);
+	assert_int_equal(start_unix(f, below, &second), -ENOENT);
+	assert_null(second);
+
+	/* Addresses sockaddr_parse() would refuse, built by hand. */
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct rpc_server_config cfg = server_cfg(f);
+	snprintf(un.sun_path, sizeof(un.sun_path), "relative.sock");
+	assert_int_equal(rpc_server_start(&f->loop, (struct sockaddr *)&un,
+					  &cfg, &second),
+			 -EINVAL);
+	memset(un.sun_path, 'x', sizeof(un.sun_path));
+	un.sun_path[0] = '/';
+	assert_int_equal(rpc_server_start(&f->loop, (struct sockaddr *)&un,
+					  &cfg, &second),
+			 -EINVAL);
+	struct rpc_client *cl = NULL;
+	struct rpc_client_config cc = { .on_state = on_state, .data = f };
+	assert_int_equal(rpc_client_start(&f->loop, (struct sockaddr *)&un,
+					  &cc, &cl),
+			 -EINVAL);
+	assert_null(cl);
+	assert_null(second);
+}
+
+/* Closing the server removes its file at once; the client sees the loss,
+ * retries while there is no file, and reconnects to a new server on the
+ * same path. */
+static void test_unix_close_and_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	rpc_server_close(f->server, on_closed, &f->closed);
+	f->server = NULL;
+	assert_int_equal(lstat(f->path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_true(run_until(&f->loop, &f->closed, 1));
+	f->closed = 0;
+	assert_true(run_until(&f->loop, &f->down, 1));
+	assert_int_equal(rpc_client_call(f->client, "test.Echo/Echo", NULL,
+					 &rpc__status__descriptor, on_answer, f,
+					 NULL),
+			 -ENOTCONN);
+	/* A retry finds no file at all. */
+	assert_true(run_until(&f->loop, &f->down, 2));
+	assert_string_equal(rpc_client_error(f->client),
+			    uv_strerror(UV_ENOENT));
+
+	start_server_unix(f);
+	assert_true(run_until(&f->loop, &f->up, 2));
+	call_echo(f, "back");
+	assert_true(run_until(&f->loop, &f->answers, 1));
+	assert_string_equal(f->last_text, "back");
+}
+
 int main(void)
 {
 	log_init("test", LOG_ERROR);
@@ -403,6 +690,14 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_peers, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unix_calls, setup_unix,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unix_stale,
+						setup_unix_empty, teardown),
+		cmocka_unit_test_setup_teardown(test_unix_refused, setup_unix,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unix_close_and_restart,
+						setup_unix, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

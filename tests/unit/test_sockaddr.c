@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include <cmocka.h>
 
@@ -218,7 +220,7 @@ static void test_format(void **state)
 	assert_int_equal(
 	    sockaddr_format((struct sockaddr *)&sin6, text, sizeof(text)), 0);
 
-	struct sockaddr_storage other = {.ss_family = AF_UNIX};
+	struct sockaddr_storage other = {.ss_family = AF_NETLINK};
 	assert_int_equal(
 	    sockaddr_format((struct sockaddr *)&other, text, sizeof(text)),
 	    -EAFNOSUPPORT);
@@ -226,12 +228,108 @@ static void test_format(void **state)
 	assert_int_equal(sockaddr_len((struct sockaddr *)&other), 0);
 }
 
+static void test_unix(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+	(void)state;
+
+	expect("unix:/run/strait/lb.sock", 9, "unix:/run/strait/lb.sock");
+	expect("/run/strait/lb.sock", 9, "unix:/run/strait/lb.sock");
+	/* No port, and none is asked for: default_port 0 is fine. */
+	expect("/tmp/x", 0, "unix:/tmp/x");
+	/* The path is taken byte for byte, colons and all. */
+	expect("unix:/tmp/a:80", 0, "unix:/tmp/a:80");
+	expect("/", 0, "unix:/");
+
+	memset(&ss, 0xa5, sizeof(ss));
+	assert_int_equal(sockaddr_parse("unix:/run/lb.sock", 7778, &ss), 0);
+	assert_int_equal(un->sun_family, AF_UNIX);
+	assert_string_equal(un->sun_path, "/run/lb.sock");
+	assert_int_equal(sockaddr_len((struct sockaddr *)&ss),
+			 sizeof(struct sockaddr_un));
+	/* The rest of out is zeroed, past the path's NUL and past sun_path. */
+	for (size_t i = strlen(un->sun_path); i < sizeof(un->sun_path); i++)
+		assert_int_equal(un->sun_path[i], 0);
+	for (size_t i = sizeof(*un); i < sizeof(ss); i++)
+		assert_int_equal(((unsigned char *)&ss)[i], 0);
+
+	/* The longest path that fits: 107 bytes and the NUL. */
+	char path[sizeof(un->sun_path) + 8];
+	char text[sizeof(path) + 8];
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[sizeof(un->sun_path) - 1] = '\0';
+	snprintf(text, sizeof(text), "unix:%s", path);
+	expect(path, 0, text);
+	/* One more byte does not fit, with or without "unix:". */
+	path[sizeof(un->sun_path) - 1] = 'p';
+	path[sizeof(un->sun_path)] = '\0';
+	expect_err(path, 0, -ENAMETOOLONG);
+	snprintf(text, sizeof(text), "unix:%s", path);
+	expect_err(text, 0, -ENAMETOOLONG);
+
+	/* Empty and relative paths, and "unix" as a host with a port. */
+	expect_err("unix:", 9, -EINVAL);
+	expect_err("unix:run/lb.sock", 9, -EINVAL);
+	expect_err("unix:./lb.sock", 9, -EINVAL);
+	expect_err("unix:@abstract", 9, -EINVAL);
+	expect_err("unix:7778", 9, -EINVAL);
+	/* Without "unix:" only a leading '/' makes a path; these are
+	 * neither paths nor host names. */
+	expect_err("./lb.sock", 9, -EINVAL);
+	expect_err("run/lb.sock", 9, -EINVAL);
+}
+
+static void test_format_unix(void **state)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	char text[SOCKADDR_STRLEN];
+	(void)state;
+
+	strcpy(un.sun_path, "/run/strait/lb.sock");
+	assert_int_equal(
+	    sockaddr_format((struct sockaddr *)&un, text, sizeof(text)), 0);
+	assert_string_equal(text, "unix:/run/strait/lb.sock");
+	/* Exactly enough room ("unix:" 5 + 19 + NUL), then one byte short. */
+	assert_int_equal(sockaddr_format((struct sockaddr *)&un, text, 25), 0);
+	assert_int_equal(sockaddr_format((struct sockaddr *)&un, text, 24),
+			 -ENOSPC);
+	assert_string_equal(text, "unix:/run/strait/lb.soc");
+
+	/* An unnamed socket, as getpeername() gives for a client's end. */
+	memset(un.sun_path, 0, sizeof(un.sun_path));
+	assert_int_equal(
+	    sockaddr_format((struct sockaddr *)&un, text, sizeof(text)), 0);
+	assert_string_equal(text, "unix:");
+
+	/* A sun_path with no NUL is read to its end, never past it, and the
+	 * longest text still fits SOCKADDR_STRLEN. */
+	struct {
+		struct sockaddr_un un;
+		char after[8];
+	} full;
+	memset(&full, 'z', sizeof(full));
+	full.un.sun_family = AF_UNIX;
+	memset(full.un.sun_path, 'q', sizeof(full.un.sun_path));
+	assert_int_equal(
+	    sockaddr_format((struct sockaddr *)&full.un, text, sizeof(text)),
+	    0);
+	assert_int_equal(strlen(text), 5 + sizeof(full.un.sun_path));
+	assert_null(strchr(text, 'z'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ipv4),      cmocka_unit_test(test_ipv6),
-	    cmocka_unit_test(test_ipv6_zone), cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_rejected),  cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_ipv4),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_ipv6_zone),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_rejected),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_unix),
+	    cmocka_unit_test(test_format_unix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
