@@ -43,6 +43,7 @@ enum opt_id {
 	O_NAME,
 	O_FAMILY,
 	O_BRIDGE,
+	O_LB,
 	O_COUNT_IDS
 };
 
@@ -70,6 +71,7 @@ static const struct opt {
     {"timeout", 0, O_TIMEOUT, true, false, ANY_CMD},
     {"log-level", 0, O_LOG_LEVEL, true, false, ANY_CMD},
     {"ipam", 0, O_IPAM, true, false, ANY_CMD},
+    {"lb", 0, O_LB, true, false, ANY_CMD},
     {"trench", 0, O_TRENCH, true, false,
      KEYED | FILTERED | C(CONFIG) | IPAM_ALL},
     {"conduit", 0, O_CONDUIT, true, false,
@@ -103,6 +105,9 @@ static const char *const cmd_words[CTL_CMD_COUNT] = {
     [CTL_CMD_IPAM_RELEASE] = "release",
     [CTL_CMD_IPAM_LIST] = "list",
     [CTL_CMD_IPAM_TREE] = "tree",
+    [CTL_CMD_LB_STATUS] = "status",
+    [CTL_CMD_LB_STREAMS] = "streams",
+    [CTL_CMD_LB_FLOWS] = "flows",
 };
 
 /* The command groups: the first word, and the commands it holds. */
@@ -116,6 +121,8 @@ static const struct group {
      "register, unregister, list, watch or config"},
     {"ipam", CTL_CMD_IPAM, CTL_CMD_IPAM_ALLOCATE, CTL_CMD_IPAM_TREE,
      "allocate, release, list or tree"},
+    {"lb", CTL_CMD_LB, CTL_CMD_LB_STATUS, CTL_CMD_LB_FLOWS,
+     "status, streams or flows"},
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -156,6 +163,10 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	    [CTL_CMD_IPAM_RELEASE] = "ipam release",
 	    [CTL_CMD_IPAM_LIST] = "ipam list",
 	    [CTL_CMD_IPAM_TREE] = "ipam tree",
+	    [CTL_CMD_LB] = "lb",
+	    [CTL_CMD_LB_STATUS] = "lb status",
+	    [CTL_CMD_LB_STREAMS] = "lb streams",
+	    [CTL_CMD_LB_FLOWS] = "lb flows",
 	};
 	return (unsigned)cmd < CTL_CMD_COUNT ? names[cmd] : "";
 }
@@ -165,9 +176,20 @@ bool ctl_cmd_is_ipam(enum ctl_cmd cmd)
 	return cmd >= CTL_CMD_IPAM && cmd <= CTL_CMD_IPAM_TREE;
 }
 
+bool ctl_cmd_is_lb(enum ctl_cmd cmd)
+{
+	return cmd >= CTL_CMD_LB && cmd <= CTL_CMD_LB_FLOWS;
+}
+
 void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
 		     struct ctl_server *out)
 {
+	if (ctl_cmd_is_lb(a->cmd)) {
+		out->addr = a->lb ? a->lb : CTL_LB_DEFAULT;
+		out->port = 0;
+		out->option = "--lb";
+		return;
+	}
 	if (!ctl_cmd_is_ipam(a->cmd)) {
 		out->addr = a->nsp;
 		out->port = CTL_NSP_PORT;
@@ -466,6 +488,13 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 				       "--ipam needs an address (HOST:PORT)");
 		a->ipam = v;
 		return 0;
+	case O_LB:
+		if (!*v)
+			return errtext(-EINVAL, err, errlen,
+				       "--lb needs an address (unix:PATH or "
+				       "HOST:PORT)");
+		a->lb = v;
+		return 0;
 	case O_NODE:
 		return set_name(&a->node, o->name, v, err, errlen);
 	case O_NAME:
@@ -549,7 +578,8 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 				       "%s?)",
 				       words[0], hint);
 		return errtext(-EINVAL, err, errlen,
-			       "unknown command '%s' (want 'nsp' or 'ipam')",
+			       "unknown command '%s' (want 'nsp', 'ipam' or "
+			       "'lb')",
 			       words[0]);
 	}
 	if (n_words == 1) {
@@ -635,6 +665,13 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 		return 0;
 	case CTL_CMD_IPAM_LIST:
 	case CTL_CMD_IPAM_TREE:
+		return 0;
+	case CTL_CMD_LB:
+		return errtext(-EINVAL, err, errlen,
+			       "lb needs a command: status, streams or flows");
+	case CTL_CMD_LB_STATUS:
+	case CTL_CMD_LB_STREAMS:
+	case CTL_CMD_LB_FLOWS:
 		return 0;
 	case CTL_CMD_COUNT:
 		break;

@@ -22,6 +22,7 @@
 #define CTL_NSP_PORT 7778
 #define CTL_IPAM_DEFAULT "127.0.0.1:7777"
 #define CTL_IPAM_PORT 7777
+#define CTL_LB_DEFAULT "unix:/run/strait/lb.sock"
 #define CTL_MAX_IPS 8	   /* proto/nsp.proto: 1..8 IPs per target */
 #define CTL_MAX_CONTEXT 32 /* --context entries per registration */
 
@@ -38,6 +39,10 @@ enum ctl_cmd {
 	CTL_CMD_IPAM_RELEASE,
 	CTL_CMD_IPAM_LIST,
 	CTL_CMD_IPAM_TREE,
+	CTL_CMD_LB, /* "lb" without a command */
+	CTL_CMD_LB_STATUS,
+	CTL_CMD_LB_STREAMS,
+	CTL_CMD_LB_FLOWS,
 	CTL_CMD_COUNT
 };
 
@@ -78,6 +83,7 @@ struct ctl_args {
 	/* global */
 	const char *nsp;  /* --nsp, else $STRAIT_NSP, else CTL_NSP_DEFAULT */
 	const char *ipam; /* --ipam, else NULL: see ctl_args_server() */
+	const char *lb;	  /* --lb, else NULL: see ctl_args_server() */
 	bool json;
 	uint64_t timeout_ms; /* --timeout, default 5000 */
 	enum log_level log_level;
@@ -138,6 +144,10 @@ void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
 
 /* True for "ipam" and its commands. */
 bool ctl_cmd_is_ipam(enum ctl_cmd cmd);
+
+/* True for "lb" and its commands, whose server is --lb, else $STRAIT_LB
+ * (main puts it into a->lb), else CTL_LB_DEFAULT. */
+bool ctl_cmd_is_lb(enum ctl_cmd cmd);
 
 /* "nsp register", "nsp", "ipam tree", or "" for CTL_CMD_NONE. */
 const char *ctl_cmd_name(enum ctl_cmd cmd);

@@ -1,6 +1,7 @@
 /* The commands straitctl runs, one struct ctl_command each (session.h).
  * The `nsp` group talks to strait-nsp (proto/nsp.proto), the `ipam` group
- * to strait-ipam (proto/ipam.proto). */
+ * to strait-ipam (proto/ipam.proto), the `lb` group to strait-lb's control
+ * socket (proto/lb.proto). */
 #ifndef STRAIT_CTL_COMMAND_H
 #define STRAIT_CTL_COMMAND_H
 
@@ -15,5 +16,6 @@ extern const struct ctl_command ctl_ipam_allocate; /* per family */
 extern const struct ctl_command ctl_ipam_release;  /* per family */
 extern const struct ctl_command ctl_ipam_list;
 extern const struct ctl_command ctl_ipam_tree;
+extern const struct ctl_command ctl_lb_status; /* status, streams, flows */
 
 #endif

@@ -28,6 +28,9 @@ static const char global_options[] =
     "                     [IPV6]:PORT or HOST (default $STRAIT_IPAM,\n"
     "                     else 127.0.0.1:7777). Each group ignores the\n"
     "                     other's option, so both may always be given.\n"
+    "  --lb ADDR          strait-lb's control socket, for the lb commands:\n"
+    "                     unix:PATH or HOST:PORT (default $STRAIT_LB, else\n"
+    "                     unix:/run/strait/lb.sock)\n"
     "  --json             JSON output (its shape is under Output in each\n"
     "                     command's help)\n"
     "  --timeout SECONDS  time to connect and get the answer (default 5;\n"
@@ -74,6 +77,7 @@ static const struct help help_main = {
 	    "Usage:\n"
 	    "  straitctl [global options] nsp COMMAND [options]\n"
 	    "  straitctl [global options] ipam COMMAND [options]\n"
+	    "  straitctl [global options] lb COMMAND [options]\n"
 	    "\n"
 	    "NSP commands (strait-nsp: the registry and configuration "
 	    "hub):\n"
@@ -89,7 +93,12 @@ static const struct help help_main = {
 	    "  ipam allocate   allocate or refresh a child's address\n"
 	    "  ipam release    release a child's address\n"
 	    "  ipam list       list the allocations\n"
-	    "  ipam tree       print the prefix tree with its usage\n",
+	    "  ipam tree       print the prefix tree with its usage\n"
+	    "\n"
+	    "LB commands (strait-lb, over its local control socket):\n"
+	    "  lb status       packets, drops by reason, queues, tables\n"
+	    "  lb streams      streams, targets and table balance\n"
+	    "  lb flows        flows and their match counters\n",
     .examples = "Examples:\n"
 		"  straitctl nsp list\n"
 		"  straitctl --nsp 10.0.0.1:7778 nsp watch --json\n"
@@ -519,6 +528,76 @@ static const struct help help_tree = {
 		"  straitctl ipam tree --trench trench-a --json\n",
 };
 
+static const struct help help_lb = {
+    .head = "straitctl lb - look into a running strait-lb\n"
+	    "\n"
+	    "Usage:\n"
+	    "  straitctl lb status     counters, queues, connection table, drops\n"
+	    "  straitctl lb streams    streams, their targets and table balance\n"
+	    "  straitctl lb flows      flows with their match counters\n",
+    .group = true,
+    .examples = "Examples:\n"
+		"  straitctl lb status\n"
+		"  straitctl --lb unix:/run/strait/lb-a.sock lb streams --json\n",
+};
+
+static const char lb_output[] =
+    "Output:\n"
+    "  A table, or with --json the whole status object of every lb command:\n"
+    "  {\"trench\", \"conduit\", \"nspConnected\", \"configRevision\",\n"
+    "   \"planeGeneration\", \"vips\": [...], \"streams\": [{\"name\",\n"
+    "   \"maxTargets\", \"markOffset\", \"tableSize\", \"slotsMin\",\n"
+    "   \"slotsMax\", \"targets\": [{\"identifier\", \"ips\", \"mark\",\n"
+    "   \"ready\", \"waiting\", \"slots\", \"packets\"}]}], \"flows\": [{\"name\",\n"
+    "   \"stream\", \"priority\", \"packets\"}], \"queues\": [...], \"accepted\",\n"
+    "   \"drops\": [{\"name\", \"value\"}], \"placed\": [...], \"conns\",\n"
+    "   \"connsCapacity\", \"lastError\"}\n"
+    "  (the fields of proto/lb.proto's StatusResponse, in camelCase)\n";
+
+static const struct help help_lb_status = {
+    .head = "straitctl lb status - the LB's counters\n"
+	    "\n"
+	    "Usage:\n"
+	    "  straitctl lb status\n"
+	    "\n"
+	    "Prints what the LB serves (trench, conduit, VIPs), whether NSP is\n"
+	    "connected, packets accepted and dropped by reason, what placed\n"
+	    "them (connection table, Maglev, fragment table), and per queue the\n"
+	    "packets read, the kernel's queue drops and the connection and\n"
+	    "fragment tables' occupancy.\n",
+    .output = lb_output,
+    .examples = "Examples:\n"
+		"  straitctl lb status\n",
+};
+
+static const struct help help_lb_streams = {
+    .head = "straitctl lb streams - streams, targets and table balance\n"
+	    "\n"
+	    "Usage:\n"
+	    "  straitctl lb streams\n"
+	    "\n"
+	    "One block per stream: its marks, its Maglev table size and balance\n"
+	    "(max/min slots over ready targets), then one line per target: its\n"
+	    "identifier, addresses, mark, slots and packets, or why it waits\n"
+	    "(not reachable, disabled, identifier out of range).\n",
+    .output = lb_output,
+    .examples = "Examples:\n"
+		"  straitctl lb streams\n",
+};
+
+static const struct help help_lb_flows = {
+    .head = "straitctl lb flows - flows and their match counters\n"
+	    "\n"
+	    "Usage:\n"
+	    "  straitctl lb flows\n"
+	    "\n"
+	    "One line per flow the LB classifies with: name, stream, priority\n"
+	    "and the packets classified into it since the LB started.\n",
+    .output = lb_output,
+    .examples = "Examples:\n"
+		"  straitctl lb flows\n",
+};
+
 static const struct help *help_of(enum ctl_cmd cmd)
 {
 	switch (cmd) {
@@ -544,6 +623,14 @@ static const struct help *help_of(enum ctl_cmd cmd)
 		return &help_ipam_list;
 	case CTL_CMD_IPAM_TREE:
 		return &help_tree;
+	case CTL_CMD_LB:
+		return &help_lb;
+	case CTL_CMD_LB_STATUS:
+		return &help_lb_status;
+	case CTL_CMD_LB_STREAMS:
+		return &help_lb_streams;
+	case CTL_CMD_LB_FLOWS:
+		return &help_lb_flows;
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
@@ -625,11 +712,18 @@ const char *ctl_usage(enum ctl_cmd cmd)
 		return "Usage: straitctl [global options] ipam "
 		       "allocate|release|list|tree [options]\n"
 		       "Try 'straitctl ipam --help'.\n";
+	case CTL_CMD_LB:
+	case CTL_CMD_LB_STATUS:
+	case CTL_CMD_LB_STREAMS:
+	case CTL_CMD_LB_FLOWS:
+		return "Usage: straitctl [global options] lb "
+		       "status|streams|flows [--json]\n"
+		       "Try 'straitctl lb --help'.\n";
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
 	}
-	return "Usage: straitctl [global options] nsp|ipam COMMAND "
+	return "Usage: straitctl [global options] nsp|ipam|lb COMMAND "
 	       "[options]\n"
 	       "Try 'straitctl --help'.\n";
 }

@@ -38,6 +38,10 @@ static const struct ctl_command *command(enum ctl_cmd cmd)
 		return &ctl_ipam_list;
 	case CTL_CMD_IPAM_TREE:
 		return &ctl_ipam_tree;
+	case CTL_CMD_LB_STATUS:
+	case CTL_CMD_LB_STREAMS:
+	case CTL_CMD_LB_FLOWS:
+		return &ctl_lb_status;
 	default:
 		return NULL;
 	}
@@ -50,7 +54,7 @@ static int resolve(const struct ctl_server *srv, struct sockaddr_storage *ss)
 	if (err == -EINVAL || err == -ENODEV) {
 		fprintf(stderr,
 			"straitctl: %s '%s' is not an address (want "
-			"HOST:PORT, [IPV6]:PORT or HOST)\n",
+			"HOST:PORT, [IPV6]:PORT, HOST or unix:PATH)\n",
 			srv->option, srv->addr);
 		return CTL_EXIT_USAGE;
 	}
@@ -92,6 +96,9 @@ int main(int argc, char **argv)
 	 * as EPIPE from write(), not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
+	const char *env_lb = getenv("STRAIT_LB");
+	if (!args.lb && env_lb && *env_lb)
+		args.lb = env_lb;
 	struct ctl_server srv;
 	ctl_args_server(&args, getenv("STRAIT_IPAM"), &srv);
 	struct sockaddr_storage addr;
