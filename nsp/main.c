@@ -3,6 +3,7 @@
  * and unwinds in reverse. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,9 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &o) < 0)
 		return STRAIT_EXIT_USAGE;
 	log_init("nsp", o.common.level);
+	/* A peer gone mid-write must be an EPIPE from write(), not a
+	 * signal that kills the daemon (lib/rpc.h). */
+	signal(SIGPIPE, SIG_IGN);
 
 	struct sockaddr_storage api_addr, metrics_addr;
 	if (sockaddr_parse(o.listen, 7778, &api_addr) < 0) {
