@@ -17,6 +17,8 @@
 #                                (default s1), kept alive; LBENV_REG[I:S] pid
 #   lbenv_unregister I [STREAM]  stops that agent, which unregisters
 #   lbenv_lb_start / lbenv_lb_kill   (re)start strait-lb / kill -9 it
+#                                ($LBENV_LB_ARGS: more options, e.g. for a
+#                                mutation check with --no-conntab)
 #   lbctl ARGS                   straitctl lb ... against the LB
 #   lbenv_ready STREAM N         true when STREAM has exactly N ready targets
 #   lbenv_traffic NAME ARGS      strait-traffic client in the client
@@ -68,7 +70,8 @@ lbenv_config() { # "v1=198.18.100.1/32 ..." FLOW...
 lbenv_lb_start() {
 	topo_bg lb "$BIN/strait-lb" --trench trench-a --conduit lb \
 		--nsp 127.0.0.1:7778 --queues 0:1 \
-		--control "unix:$WORK/lb.sock" -m 127.0.0.1:9779 "$@" \
+		--control "unix:$WORK/lb.sock" -m 127.0.0.1:9779 \
+		${LBENV_LB_ARGS:-} "$@" \
 		>>"$WORK/lb.log" 2>&1
 	LBENV_LB_PID=$TOPO_BG_PID
 	PIDS+=("$LBENV_LB_PID")
