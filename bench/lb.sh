@@ -14,7 +14,9 @@
 #   (b) a bare accept-all NFQUEUE program: $BIN/nfq_accept 0 in the lb ns,
 #       with iptables -t mangle -A PREROUTING -d VIP -j NFQUEUE
 #       --queue-num 0 (measured when $BIN/nfq_accept exists);
-#   (c) strait-lb (not yet measured: its data path is not written yet);
+#   (c) strait-lb on one queue (like (b)), with NSP, one registered target,
+#       the kernel's VIP route removed: only the LB's mark and policy route
+#       lead to the target;
 # and reported with the ratios to (a) and (b) (for latency, the time added).
 # Figures, not assertions: the machine is shared, so the load average at the
 # start is printed with them. About a minute; needs root (skips otherwise).
@@ -162,7 +164,43 @@ if [ -x "$bin/nfq_accept" ]; then
 else
 	notes+=("(b): not yet measured ($bin/nfq_accept not built yet)")
 fi
-notes+=("(c): not yet measured (strait-lb's NFQUEUE data path is not written yet)")
+# (c): NSP and strait-lb in the lb ns on one queue, as (b) has one; the
+# kernel's own route to the VIP is removed, so only the LB's mark and its
+# policy route reach the target.
+lb_ready() {
+	local out
+	out=$(topo_exec lb "$bin/straitctl" --lb "unix:$work/lb.sock" lb streams --json) &&
+		[ "$(jq '[.streams[].targets[] | select(.ready)] | length' <<<"$out")" -eq 1 ]
+}
+if [ -x "$bin/strait-lb" ] && [ -x "$bin/strait-nsp" ]; then
+	cfg=$work/config
+	mkdir -p "$cfg"
+	echo "name: trench-a" >"$cfg/trench"
+	printf 'items:\n  - name: lb\n    trench: trench-a\n' >"$cfg/conduits"
+	printf 'items:\n  - name: s1\n    trench: trench-a\n    conduit: lb\n    max-targets: 10\n' >"$cfg/streams"
+	printf 'items:\n  - name: v4\n    trench: trench-a\n    address: %s/32\n' "$vip" >"$cfg/vips"
+	printf 'items:\n  - name: f1\n    trench: trench-a\n    stream: s1\n    vips: [v4]\n    protocols: [tcp, udp]\n' >"$cfg/flows"
+	topo_bg lb "$bin/strait-nsp" -l 127.0.0.1:7778 -m off -s "$work/nsp.db" -c "$cfg" >"$work/nsp.log" 2>&1
+	until_ok 10 "strait-nsp" topo_exec lb "$bin/straitctl" nsp list
+	topo_bg lb "$bin/strait-lb" --trench trench-a --queues 0 -m off \
+		--control "unix:$work/lb.sock" >"$work/lb.log" 2>&1
+	lb_pid=$TOPO_BG_PID
+	topo_bg lb "$bin/straitctl" nsp register --trench trench-a --conduit lb \
+		--stream s1 --ip "$(topo_target_addr 1)/24" --keep >"$work/agent.log" 2>&1
+	topo_route_vip_clear
+	if until_ok 15 "strait-lb with its target ready" lb_ready; then
+		measure c
+		st=$(topo_exec lb "$bin/straitctl" --lb "unix:$work/lb.sock" lb status)
+		notes+=("(c): strait-lb --queues 0 (conntab on), $(grep -m1 '^accepted' <<<"$st")")
+		notes+=("(c): $(grep -m1 '^dropped' <<<"$st")")
+	else
+		notes+=("(c): strait-lb did not become ready: $(tail -n 3 "$work/lb.log" | tr '\n' ' ')")
+	fi
+	kill "$lb_pid" 2>/dev/null || true
+	wait "$lb_pid" 2>/dev/null || true
+else
+	notes+=("(c): not measured ($bin/strait-lb not built)")
+fi
 
 # ---- the table -------------------------------------------------------
 val() { echo "${R[$1,$2]:-}"; }
