@@ -88,6 +88,28 @@ jumps=$(topo_exec lb iptables -t mangle -S PREROUTING | grep -c -- "-j STRAIT-LB
 spread tcp4-again tcp "$TOPO_VIP4:5003" "$(lbenv_sources 4)"
 ok "kill -9 and restart: the same single chain, rules and routes, and traffic again"
 
+# ---- a target not reachable yet waits ----------------------------------
+# Identifier 7 in stream s2 at 198.19.9.2, on no network the LB is on.
+topo_bg lb "$BIN/straitctl" --nsp 127.0.0.1:7778 nsp register --trench trench-a \
+	--conduit lb --stream s2 --ip 198.19.9.2/24 --identifier 7 --keep \
+	>>"$WORK/agent-unreachable.log" 2>&1
+PIDS+=("$TOPO_BG_PID")
+waits() {
+	local out
+	out=$(lbctl lb streams --json) || return 1
+	jq -e '.streams[] | select(.name == "s2") | .targets[] |
+		select(.identifier == 7 and (.ready | not) and (.waiting | contains("not reachable")))' <<<"$out"
+}
+wait_for 10 "target 7 to wait as unreachable" waits
+lbenv_ready s2 0 || fail "an unreachable target is in the table"
+# The LB gets a leg on 198.19.9.0/24: the target becomes reachable.
+topo_exec lb ip addr add 198.19.9.1/24 dev "${LBENV_P}l1"
+wait_for 10 "target 7 to be added once reachable" lbenv_ready s2 1
+topo_exec lb ip route show table "$(lbctl lb streams --json |
+	jq '.streams[] | select(.name == "s2") | .targets[0].mark')" >"$WORK/t7.route"
+grep -q "default via 198.19.9.2" "$WORK/t7.route" || fail "no route to target 7: $(cat "$WORK/t7.route")"
+ok "a target on no connected network waits (straitctl says why), and joins once it is reachable"
+
 # A clean stop removes everything it made.
 kill -TERM "$LBENV_LB_PID"
 wait "$LBENV_LB_PID" || fail "strait-lb exited with $? on SIGTERM"
