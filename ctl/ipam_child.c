@@ -81,13 +81,7 @@ static int print_answers(struct ctl_session *s, struct child_cmd *c)
 	c->printed = true;
 	struct buf out = {0};
 	int err = format(&out, c, s->args->json);
-	if (err)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "formatting the answer: %s", strerror(-err));
-	else
-		err = ctl_session_emit(s, &out);
-	buf_free(&out);
-	return err;
+	return ctl_session_output(s, err, &out);
 }
 
 /* Every family asked has its answer or its failure: print, then end. */

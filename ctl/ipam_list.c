@@ -71,12 +71,8 @@ static void answer(struct ctl_session *s, const char *what, format_fn *format,
 	}
 	struct buf out = {0};
 	int err = format(&out, s->args, msg);
-	if (err)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "formatting the answer: %s", strerror(-err));
-	else if (ctl_session_emit(s, &out) == 0)
+	if (ctl_session_output(s, err, &out) == 0)
 		ctl_session_finish(s, CTL_EXIT_OK);
-	buf_free(&out);
 }
 
 static void on_list(void *data, const Rpc__Status *st,

@@ -278,12 +278,8 @@ static void on_status(void *data, const Rpc__Status *st,
 		err = format_flows(&out, r);
 	else
 		err = format_status(&out, r);
-	if (err)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "formatting the answer: %s", strerror(-err));
-	else if (ctl_session_emit(s, &out) == 0)
+	if (ctl_session_output(s, err, &out) == 0)
 		ctl_session_finish(s, CTL_EXIT_OK);
-	buf_free(&out);
 }
 
 static void status_init(struct ctl_session *s)

@@ -105,13 +105,9 @@ static void on_answer(void *data, const Rpc__Status *st,
 	struct buf out = {0};
 	int err = format(&out, a, resp, c->answers == 0);
 	c->answers++;
-	if (err)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "formatting the answer: %s", strerror(-err));
-	else if (ctl_session_emit(s, &out) == 0 &&
-		 (!a->watch || (a->count && c->answers >= a->count)))
+	if (ctl_session_output(s, err, &out) == 0 &&
+	    (!a->watch || (a->count && c->answers >= a->count)))
 		ctl_session_finish(s, CTL_EXIT_OK);
-	buf_free(&out);
 }
 
 static void issue(struct ctl_session *s)

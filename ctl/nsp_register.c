@@ -102,12 +102,8 @@ static int format_unregister(struct buf *out, const struct ctl_args *a,
 static void emit(struct ctl_session *s, struct buf *out, int err, bool finish,
 		 int code)
 {
-	if (err)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "formatting the answer: %s", strerror(-err));
-	else if (ctl_session_emit(s, out) == 0 && finish)
+	if (ctl_session_output(s, err, out) == 0 && finish)
 		ctl_session_finish(s, code);
-	buf_free(out);
 }
 
 static void on_register(void *data, const Rpc__Status *st,

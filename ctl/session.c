@@ -236,3 +236,15 @@ int ctl_session_emit(struct ctl_session *s, const struct buf *out)
 				 strerror(-err));
 	return err;
 }
+
+int ctl_session_output(struct ctl_session *s, int format_err, struct buf *out)
+{
+	int err = format_err;
+	if (err)
+		ctl_session_fail(s, CTL_EXIT_REFUSED,
+				 "formatting the answer: %s", strerror(-err));
+	else
+		err = ctl_session_emit(s, out);
+	buf_free(out);
+	return err;
+}

@@ -123,4 +123,10 @@ bool ctl_session_conn_lost(const struct ctl_session *s, const Rpc__Status *st);
  * closed pipe) and returns a negative errno; the caller must stop then. */
 int ctl_session_emit(struct ctl_session *s, const struct buf *out);
 
+/* The end of every answer handler: with format_err (formatting out
+ * failed) finishes with exit 1 naming it, else emits out. Frees out.
+ * Returns 0 when out was written (the caller may finish then), else a
+ * negative errno (the session is finishing already). */
+int ctl_session_output(struct ctl_session *s, int format_err, struct buf *out);
+
 #endif
