@@ -9,12 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/topo.sh"
 source "$TOP/tests/netns/lbenv.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-command -v jq >/dev/null || skip "jq is not installed"
-LBENV_P=lbc$$
-trap 'rc=$?; set +e; topo_destroy "$LBENV_P"; (exit $rc); cleanup' EXIT
-ip netns add "$LBENV_P-x" 2>/dev/null || skip "cannot create network namespaces"
-ip netns del "$LBENV_P-x"
+lbenv_init lbc
 
 VIP2=198.18.100.2
 lbenv_start 4

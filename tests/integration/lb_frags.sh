@@ -9,12 +9,7 @@ source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/topo.sh"
 source "$TOP/tests/netns/lbenv.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-command -v jq >/dev/null || skip "jq is not installed"
-LBENV_P=lbf$$
-trap 'rc=$?; set +e; topo_destroy "$LBENV_P"; (exit $rc); cleanup' EXIT
-ip netns add "$LBENV_P-x" 2>/dev/null || skip "cannot create network namespaces"
-ip netns del "$LBENV_P-x"
+lbenv_init lbf
 
 lbenv_start 4
 for i in 1 2 3 4; do

@@ -7,12 +7,7 @@ source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/topo.sh"
 source "$TOP/tests/netns/lbenv.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-command -v jq >/dev/null || skip "jq is not installed"
-LBENV_P=lbs$$
-trap 'rc=$?; set +e; topo_destroy "$LBENV_P"; (exit $rc); cleanup' EXIT
-ip netns add "$LBENV_P-x" 2>/dev/null || skip "cannot create network namespaces"
-ip netns del "$LBENV_P-x"
+lbenv_init lbs
 
 lbenv_start 5
 for i in 1 2 3 4; do lbenv_register "$i"; done

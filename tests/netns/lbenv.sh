@@ -9,6 +9,9 @@
 # `straitctl nsp register --keep` per registered target. In each target
 # namespace: `strait-traffic server` (TCP and UDP, port 5003) named t<i>.
 #
+#   lbenv_init NAME              skips unless root, jq and namespaces; sets
+#                                LBENV_P=NAME<pid> and the EXIT trap that
+#                                destroys the topology, then cleans up
 #   lbenv_start N [--sources K]  topology of N targets (v4 and v6), NSP,
 #                                the LB, traffic servers; nothing registered
 #   lbenv_config VIPS FLOWS      writes the configuration (see below) and
@@ -34,6 +37,15 @@ LBENV_CFG=
 LBENV_LB_PID=
 LBENV_NSP_PID=
 declare -A LBENV_REG=()
+
+lbenv_init() { # NAME
+	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
+	command -v jq >/dev/null || skip "jq is not installed"
+	LBENV_P=$1$$
+	trap 'rc=$?; set +e; topo_destroy "$LBENV_P"; (exit $rc); cleanup' EXIT
+	ip netns add "$LBENV_P-x" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "$LBENV_P-x"
+}
 
 lbctl() { topo_exec lb "$BIN/straitctl" --lb "unix:$WORK/lb.sock" "$@"; }
 
