@@ -333,16 +333,22 @@ static void client_done(void *data)
 		uv_close((uv_handle_t *)&r->sigs[i], NULL);
 }
 
-/* Splits the --sources list into addresses of the given family. */
-static int parse_sources(char *list, int family, struct sockaddr_storage **out,
-			 size_t *n)
+/* Splits the --sources list into addresses of the given family. It works
+ * on a copy: tokenising argv in place would make ps show the list as
+ * separate arguments. */
+static int parse_sources(const char *text, int family,
+			 struct sockaddr_storage **out, size_t *n)
 {
 	size_t cap = 1;
-	for (const char *p = list; *p; p++)
+	for (const char *p = text; *p; p++)
 		cap += *p == ',';
 	struct sockaddr_storage *v = calloc(cap, sizeof(*v));
-	if (!v)
+	char *list = strdup(text);
+	if (!v || !list) {
+		free(v);
+		free(list);
 		return -ENOMEM;
+	}
 	*n = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(list, ",", &save); t;
@@ -367,9 +373,11 @@ static int parse_sources(char *list, int family, struct sockaddr_storage **out,
 		fprintf(stderr, PROG ": --sources names no address\n");
 		goto out_bad;
 	}
+	free(list);
 	*out = v;
 	return 0;
 out_bad:
+	free(list);
 	free(v);
 	return -EINVAL;
 }
@@ -377,7 +385,7 @@ out_bad:
 struct client_options {
 	struct traffic_client_config cfg;
 	const char *address;
-	char *sources;
+	const char *sources;
 	bool rate_set;
 	bool json;
 	enum log_level level;
