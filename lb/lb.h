@@ -63,6 +63,11 @@ struct lb_options {
 	struct lb_conntab_config conns;
 	struct lb_fragtab_config frags;
 	uint32_t keepalive_ms, dead_ms;
+	/* --register: the LB's addresses as a FRONTEND; --netns: its
+	 * namespace's path, in the registration's context. */
+	const char *register_ips[8];
+	size_t n_register_ips;
+	const char *netns;
 };
 
 struct lb_rebuild_stats {
@@ -90,6 +95,8 @@ struct lb {
 	/* NSP (nspwatch.c) */
 	struct rpc_client *nsp;
 	Nsp__ConfigResponse *config; /* the last answer, NULL before one */
+	uv_timer_t frontend_timer;   /* frontend.c: refresh */
+	bool registered;
 	bool targets_synced;
 	uint64_t targets_revision, targets_store;
 	struct lb_target **targets;
@@ -124,6 +131,11 @@ struct lb {
 int lb_nsp_start(struct lb *lb, const struct sockaddr *addr);
 void lb_nsp_stop(struct lb *lb);
 void lb_target_free(struct lb_target *t);
+
+/* frontend.c: the LB's own FRONTEND registration (--register) */
+void lb_frontend_start(struct lb *lb);
+void lb_frontend_register(struct lb *lb); /* now; on every NSP connect */
+void lb_frontend_stop(struct lb *lb);	  /* unregisters, runs the loop */
 
 /* apply.c */
 int lb_apply_init(struct lb *lb, char *err, size_t errlen);

@@ -56,6 +56,12 @@ static void usage(FILE *f)
 "      --copy-range BYTES   bytes of each packet read (default 512: headers\n"
 "                           and byte matches within them)\n"
 "      --queue-length N     packets the kernel queues per queue (4096)\n"
+"      --register CIDR      register in NSP as a frontend of the conduit\n"
+"                           with this address (repeatable, at most 8);\n"
+"                           unregistered on SIGTERM\n"
+"      --netns PATH         with --register: this LB's network namespace\n"
+"                           (e.g. /run/netns/lb-a), for the node proxies\n"
+"                           that link it to their bridges (docs/proxy.md)\n"
 "      --control ADDR       the control socket for straitctl lb (default\n"
 "                           unix:/run/strait/lb.sock; 'off' disables)\n"
 "  -m, --metrics ADDR       Prometheus /metrics address (default :9779;\n"
@@ -146,7 +152,7 @@ static int parse(int argc, char **argv, struct options *o)
 	enum {
 		OPT_FAIL_OPEN = 256, OPT_CHAIN, OPT_MARKS, OPT_PRIO, OPT_TABLE,
 		OPT_NO_CONNTAB, OPT_CONNTAB_SIZE, OPT_TIMEOUT, OPT_COPY,
-		OPT_QLEN, OPT_CONTROL,
+		OPT_QLEN, OPT_CONTROL, OPT_REGISTER, OPT_NETNS,
 	};
 	static const struct option longs[] = {
 		{ "trench", required_argument, NULL, 't' },
@@ -164,6 +170,8 @@ static int parse(int argc, char **argv, struct options *o)
 		{ "copy-range", required_argument, NULL, OPT_COPY },
 		{ "queue-length", required_argument, NULL, OPT_QLEN },
 		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "register", required_argument, NULL, OPT_REGISTER },
+		{ "netns", required_argument, NULL, OPT_NETNS },
 		{ "metrics", required_argument, NULL, 'm' },
 		DAEMON_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
@@ -240,6 +248,21 @@ static int parse(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			l->queue_length = (uint32_t)v;
 			break;
+		case OPT_REGISTER: {
+			struct cidr addr;
+			if (cidr_parse(optarg, &addr) < 0)
+				return bad("--register", optarg,
+					   "not an address with its prefix "
+					   "length (198.18.1.5/24, fd00::5/64)");
+			if (l->n_register_ips == 8)
+				return bad("--register", optarg,
+					   "at most 8 addresses");
+			l->register_ips[l->n_register_ips++] = optarg;
+			break;
+		}
+		case OPT_NETNS:
+			l->netns = optarg;
+			break;
 		case OPT_CONTROL:
 			l->control = optarg;
 			break;
@@ -276,6 +299,15 @@ static int parse(int argc, char **argv, struct options *o)
 	if (!l->trench || !l->trench[0]) {
 		fprintf(stderr, PROG ": --trench is required\n"
 				"Try '" PROG " --help'.\n");
+		return -EINVAL;
+	}
+	if ((l->n_register_ips || l->netns) && !l->conduit) {
+		fprintf(stderr, PROG ": --register and --netns need --conduit "
+				"(a frontend serves one conduit)\n");
+		return -EINVAL;
+	}
+	if (l->netns && !l->n_register_ips) {
+		fprintf(stderr, PROG ": --netns needs --register\n");
 		return -EINVAL;
 	}
 	if (daemon_check(PROG, &o->common) < 0)
@@ -422,8 +454,10 @@ int main(int argc, char **argv)
 		}
 	}
 	rc = STRAIT_EXIT_FAILURE;
+	lb_frontend_start(&lb);
 	if (lb_nsp_start(&lb, (struct sockaddr *)&nsp_addr) < 0) {
 		log_error("cannot start the NSP client");
+		lb_frontend_stop(&lb);
 		goto out_metrics;
 	}
 	int signums[2] = { SIGINT, SIGTERM };
@@ -444,6 +478,7 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < 2; i++)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
+	lb_frontend_stop(&lb);
 	lb_nsp_stop(&lb);
 out_metrics:
 	if (ms)

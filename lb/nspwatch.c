@@ -238,6 +238,7 @@ static void on_state(struct rpc_client *c, bool up, void *data)
 		return;
 	}
 	log_info("nsp: connected");
+	lb_frontend_register(lb);
 	Nsp__ConfigRequest creq = NSP__CONFIG_REQUEST__INIT;
 	creq.trench = (char *)lb->opt->trench;
 	creq.conduit = (char *)(lb->opt->conduit ? lb->opt->conduit : "");

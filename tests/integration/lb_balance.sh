@@ -73,7 +73,8 @@ before=$(snapshot)
 lbenv_lb_kill
 grep -q "STRAIT-LB" <<<"$(topo_exec lb iptables -t mangle -S)" ||
 	fail "kill -9 should leave the chain behind (else this test proves nothing)"
-lbenv_lb_start
+# Restarted as a registered frontend of the conduit (docs/proxy.md).
+lbenv_lb_start --register 198.18.0.1/24 --register fd00::1/64 --netns "/run/netns/$LBENV_P-lb"
 wait_for 15 "4 ready targets after the restart" lbenv_ready s1 4
 after=$(snapshot)
 [ "$before" = "$after" ] || fail "the restart changed the rules:
@@ -105,9 +106,19 @@ topo_exec lb ip route show table "$(lbctl lb streams --json |
 grep -q "default via 198.19.9.2" "$WORK/t7.route" || fail "no route to target 7: $(cat "$WORK/t7.route")"
 ok "a target on no connected network waits (straitctl says why), and joins once it is reachable"
 
-# A clean stop removes everything it made.
+frontends() {
+	topo_exec lb "$BIN/straitctl" --nsp 127.0.0.1:7778 --json nsp list --type frontend
+}
+out=$(frontends)
+jq -e '.targets | length == 1 and (.[0].ips | sort) == ["198.18.0.1/24", "fd00::1/64"] and
+	.[0].context.netns == "/run/netns/'"$LBENV_P"'-lb"' <<<"$out" >/dev/null ||
+	fail "the LB's frontend registration: $(jq -c .targets <<<"$out")"
+ok "the LB registered itself as a frontend of the conduit, with its namespace"
+
+# A clean stop removes everything it made, and unregisters.
 kill -TERM "$LBENV_LB_PID"
 wait "$LBENV_LB_PID" || fail "strait-lb exited with $? on SIGTERM"
+[ "$(frontends | jq '.targets | length')" = 0 ] || fail "the frontend is still registered after SIGTERM"
 left=$(snapshot | grep -E "STRAIT-LB|lookup 4[0-9]{3}|table 4[0-9]{3}" || true)
 [ -z "$left" ] || fail "SIGTERM left: $left"
 ok "SIGTERM removes the chain, the rules and the routes"
