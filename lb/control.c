@@ -147,32 +147,20 @@ static void fill_queues(struct lb *lb, struct arena *a, Lb__StatusResponse *r)
 
 static void fill_counters(struct lb *lb, struct arena *a, Lb__StatusResponse *r)
 {
-	uint64_t drops[LB_DROP_NCOUNT] = { 0 }, placed[4] = { 0 };
-	for (size_t i = 0; i < lb->n_workers; i++) {
-		const struct lb_worker_stats *s = lb_worker_stats(lb->workers[i]);
-		r->accepted += atomic_load_explicit(&s->accepted,
-						    memory_order_relaxed);
-		for (int d = 0; d < LB_DROP_NCOUNT; d++)
-			drops[d] += atomic_load_explicit(&s->dropped[d],
-							 memory_order_relaxed);
-		placed[0] += atomic_load_explicit(&s->conn_hits, memory_order_relaxed);
-		placed[1] += atomic_load_explicit(&s->maglev, memory_order_relaxed);
-		placed[2] += atomic_load_explicit(&s->frag_follow, memory_order_relaxed);
-		placed[3] += atomic_load_explicit(&s->icmp_errors, memory_order_relaxed);
-	}
-	static const char *const placed_names[4] = {
-		"connection_table", "maglev", "fragment", "icmp_error",
-	};
+	struct lb_totals t;
+	lb_worker_totals(lb->workers, lb->n_workers, &t);
+	r->accepted = t.accepted;
 	r->drops = take(a, LB_DROP_NCOUNT * sizeof(*r->drops));
-	r->placed = take(a, 4 * sizeof(*r->placed));
+	r->placed = take(a, LB_PLACED_NCOUNT * sizeof(*r->placed));
 	if (!r->drops || !r->placed)
 		return;
 	for (int d = 0; d < LB_DROP_NCOUNT; d++)
 		if ((r->drops[r->n_drops] =
-			 counter(a, lb_drop_reason_name(d), drops[d])))
+			 counter(a, lb_drop_reason_name(d), t.dropped[d])))
 			r->n_drops++;
-	for (int i = 0; i < 4; i++)
-		if ((r->placed[r->n_placed] = counter(a, placed_names[i], placed[i])))
+	for (int i = 0; i < LB_PLACED_NCOUNT; i++)
+		if ((r->placed[r->n_placed] =
+			 counter(a, lb_placed_name(i), t.placed[i])))
 			r->n_placed++;
 }
 

@@ -14,45 +14,28 @@ static void one(struct buf *out, const char *name, const char *type,
 	metrics_sample(out, name, NULL, v);
 }
 
-static uint64_t load(const _Atomic uint64_t *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
 static void packets(struct buf *out, struct lb *lb)
 {
-	uint64_t acc = 0, drops[LB_DROP_NCOUNT] = { 0 }, by[4] = { 0 };
-	for (size_t i = 0; i < lb->n_workers; i++) {
-		const struct lb_worker_stats *s = lb_worker_stats(lb->workers[i]);
-		acc += load(&s->accepted);
-		for (int d = 0; d < LB_DROP_NCOUNT; d++)
-			drops[d] += load(&s->dropped[d]);
-		by[0] += load(&s->conn_hits);
-		by[1] += load(&s->maglev);
-		by[2] += load(&s->frag_follow);
-		by[3] += load(&s->icmp_errors);
-	}
+	struct lb_totals t;
+	lb_worker_totals(lb->workers, lb->n_workers, &t);
 	metrics_family(out, "strait_lb_packets_total", "counter",
 		       "packets given a verdict, by verdict and drop reason");
 	metrics_sample(out, "strait_lb_packets_total",
-		       "verdict=\"accept\",reason=\"\"", (double)acc);
+		       "verdict=\"accept\",reason=\"\"", (double)t.accepted);
 	char labels[96];
 	for (int d = 0; d < LB_DROP_NCOUNT; d++) {
 		snprintf(labels, sizeof(labels), "verdict=\"drop\",reason=\"%s\"",
 			 lb_drop_reason_name(d));
 		metrics_sample(out, "strait_lb_packets_total", labels,
-			       (double)drops[d]);
+			       (double)t.dropped[d]);
 	}
-	static const char *const names[4] = {
-		"connection_table", "maglev", "fragment", "icmp_error",
-	};
 	metrics_family(out, "strait_lb_placed_total", "counter",
 		       "accepted packets by what chose their target (icmp_error "
 		       "also counts in the others)");
-	for (int i = 0; i < 4; i++) {
-		snprintf(labels, sizeof(labels), "by=\"%s\"", names[i]);
+	for (int i = 0; i < LB_PLACED_NCOUNT; i++) {
+		snprintf(labels, sizeof(labels), "by=\"%s\"", lb_placed_name(i));
 		metrics_sample(out, "strait_lb_placed_total", labels,
-			       (double)by[i]);
+			       (double)t.placed[i]);
 	}
 }
 

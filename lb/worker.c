@@ -54,6 +54,38 @@ const char *lb_drop_reason_name(enum lb_drop_reason r)
 	return r < LB_DROP_NCOUNT ? names[r] : "unknown";
 }
 
+const char *lb_placed_name(enum lb_placed p)
+{
+	static const char *const names[LB_PLACED_NCOUNT] = {
+		[LB_PLACED_CONNTAB] = "connection_table",
+		[LB_PLACED_MAGLEV] = "maglev",
+		[LB_PLACED_FRAGMENT] = "fragment",
+		[LB_PLACED_ICMP_ERROR] = "icmp_error",
+	};
+	return p < LB_PLACED_NCOUNT ? names[p] : "unknown";
+}
+
+static uint64_t load(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void lb_worker_totals(struct lb_worker *const *w, size_t n,
+		      struct lb_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		const struct lb_worker_stats *s = &w[i]->stats;
+		out->accepted += load(&s->accepted);
+		for (int d = 0; d < LB_DROP_NCOUNT; d++)
+			out->dropped[d] += load(&s->dropped[d]);
+		out->placed[LB_PLACED_CONNTAB] += load(&s->conn_hits);
+		out->placed[LB_PLACED_MAGLEV] += load(&s->maglev);
+		out->placed[LB_PLACED_FRAGMENT] += load(&s->frag_follow);
+		out->placed[LB_PLACED_ICMP_ERROR] += load(&s->icmp_errors);
+	}
+}
+
 static void bump(_Atomic uint64_t *c)
 {
 	/* Only this thread writes: a load and a store, no locked add. */

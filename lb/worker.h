@@ -58,6 +58,23 @@ struct lb_worker_stats {
 	_Atomic uint64_t icmp_errors; /* ICMP errors placed by their flow */
 };
 
+/* What chose the target of an accepted packet (lb_worker_totals). */
+enum lb_placed {
+	LB_PLACED_CONNTAB,
+	LB_PLACED_MAGLEV,
+	LB_PLACED_FRAGMENT,
+	LB_PLACED_ICMP_ERROR, /* also counted in one of the others */
+	LB_PLACED_NCOUNT,
+};
+
+const char *lb_placed_name(enum lb_placed p);
+
+struct lb_totals {
+	uint64_t accepted;
+	uint64_t dropped[LB_DROP_NCOUNT];
+	uint64_t placed[LB_PLACED_NCOUNT];
+};
+
 /* The part of the LB the queue threads share. */
 struct lb_shared {
 	_Atomic(struct lb_plane *) plane; /* may be NULL: drop everything */
@@ -95,6 +112,11 @@ void lb_worker_snapshot(const struct lb_worker *w, struct lb_nfq_stats *nfq,
 /* Packets accepted with mark (mark_base <= mark < mark_base + mark_span),
  * else 0. */
 uint64_t lb_worker_mark_packets(const struct lb_worker *w, uint32_t mark);
+
+struct lb_worker;
+/* The counters of n threads, summed (relaxed loads). */
+void lb_worker_totals(struct lb_worker *const *w, size_t n,
+		      struct lb_totals *out);
 
 /* For the reclamation above. */
 bool lb_worker_quiescent_since(const struct lb_worker *w, uint64_t epoch);
