@@ -113,7 +113,6 @@ void lb_worker_snapshot(const struct lb_worker *w, struct lb_nfq_stats *nfq,
  * else 0. */
 uint64_t lb_worker_mark_packets(const struct lb_worker *w, uint32_t mark);
 
-struct lb_worker;
 /* The counters of n threads, summed (relaxed loads). */
 void lb_worker_totals(struct lb_worker *const *w, size_t n,
 		      struct lb_totals *out);
