@@ -68,10 +68,7 @@ static void on_answer(void *data, const Rpc__Status *st,
 {
 	struct ipam_conduits *c = data;
 	if (!msg) {
-		if (st->code != RPC__CODE__UNAVAILABLE &&
-		    st->code != RPC__CODE__CANCELLED)
-			log_warn("nsp: the conduit watch ended: %s: %s",
-				 rpc_code_name(st->code), st->message);
+		rpc_warn_end("nsp", "the conduit watch ended", st);
 		return;
 	}
 	const Nsp__ConfigResponse *r = (const Nsp__ConfigResponse *)msg;

@@ -44,10 +44,8 @@ static void on_registered(void *data, const Rpc__Status *st,
 			log_info("nsp: registered as a frontend of %s/%s",
 				 lb->opt->trench, lb->opt->conduit);
 		lb->registered = true;
-	} else if (st->code != RPC__CODE__UNAVAILABLE &&
-		   st->code != RPC__CODE__CANCELLED) {
-		log_warn("nsp: frontend registration refused: %s: %s",
-			 rpc_code_name(st->code), st->message);
+	} else {
+		rpc_warn_end("nsp", "frontend registration refused", st);
 	}
 }
 

@@ -219,6 +219,13 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 /* Gives up a call: sends CANCEL and ends it at once with CANCELLED. */
 int rpc_client_cancel(struct rpc_client *c, uint32_t id);
 
+/* For a daemon's long-lived calls (watches, registrations): logs a
+ * warning "nsp: WHAT: CODE: message" unless the end is the transport's own
+ * (UNAVAILABLE: the connection went, and the caller re-issues the call on
+ * reconnect; CANCELLED: the caller closed it). prefix is the peer's name
+ * in logs ("nsp"). Returns true when it warned. */
+bool rpc_warn_end(const char *prefix, const char *what, const Rpc__Status *st);
+
 /* Code names for messages: "NOT_FOUND". */
 const char *rpc_code_name(Rpc__Code code);
 

@@ -367,3 +367,13 @@ int rpc_client_cancel(struct rpc_client *c, uint32_t id)
 	finish(p, RPC__CODE__CANCELLED, NULL, "cancelled");
 	return 0;
 }
+
+bool rpc_warn_end(const char *prefix, const char *what, const Rpc__Status *st)
+{
+	if (st->code == RPC__CODE__UNAVAILABLE ||
+	    st->code == RPC__CODE__CANCELLED)
+		return false;
+	log_warn("%s: %s: %s: %s", prefix, what, rpc_code_name(st->code),
+		 st->message);
+	return true;
+}
