@@ -65,14 +65,6 @@ static Lb__Counter *counter(struct arena *a, const char *name, uint64_t v)
 	return c;
 }
 
-static uint64_t mark_packets(const struct lb *lb, uint32_t mark)
-{
-	uint64_t sum = 0;
-	for (size_t i = 0; i < lb->n_workers; i++)
-		sum += lb_worker_mark_packets(lb->workers[i], mark);
-	return sum;
-}
-
 static void fill_stream(struct lb *lb, struct arena *a,
 			const struct lb_plane_stream *ps, Lb__StreamState *s)
 {
@@ -105,7 +97,10 @@ static void fill_stream(struct lb *lb, struct arena *a,
 			    t->mark == ps->offset + t->id;
 		ts->waiting = ts->ready ? "" : (char *)t->waiting;
 		ts->slots = ts->ready ? lb_maglev_count(ps->table, t->id) : 0;
-		ts->packets = t->mark ? mark_packets(lb, t->mark) : 0;
+		ts->packets = t->mark ? lb_worker_mark_total(lb->workers,
+							     lb->n_workers,
+							     t->mark)
+				      : 0;
 		if (ts->ready) {
 			if (!s->slots_min || ts->slots < s->slots_min)
 				s->slots_min = ts->slots;

@@ -29,10 +29,7 @@ static void on_config(void *data, const Rpc__Status *st,
 {
 	struct lb *lb = data;
 	if (!msg) {
-		if (st->code != RPC__CODE__UNAVAILABLE &&
-		    st->code != RPC__CODE__CANCELLED)
-			log_warn("nsp: the configuration watch ended: %s: %s",
-				 rpc_code_name(st->code), st->message);
+		rpc_warn_end("nsp", "the configuration watch ended", st);
 		return;
 	}
 	Nsp__ConfigResponse *copy = (Nsp__ConfigResponse *)pb_copy(msg);
@@ -96,6 +93,16 @@ fail:
 	return NULL;
 }
 
+/* t replaces old with the same identifier: t takes over old's rule and
+ * table, so the target is never unrouted in between. */
+static void inherit(struct lb_target *t, struct lb_target *old)
+{
+	t->mark = old->mark;
+	memcpy(t->routed, old->routed, sizeof(t->routed));
+	t->ready = old->ready;
+	old->mark = 0; /* its routes are t's now */
+}
+
 static ssize_t find(struct lb_target **v, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++)
@@ -112,12 +119,8 @@ static int put(struct lb *lb, struct lb_target ***v, size_t *n,
 	ssize_t i = find(*v, *n, t->key);
 	if (i >= 0) {
 		struct lb_target *old = (*v)[i];
-		if (old->id == t->id && old->mark) {
-			t->mark = old->mark;
-			memcpy(t->routed, old->routed, sizeof(t->routed));
-			t->ready = old->ready;
-			old->mark = 0; /* its routes are t's now */
-		}
+		if (old->id == t->id && old->mark)
+			inherit(t, old);
 		lb_target_gone(lb, old);
 		(*v)[i] = t;
 		return 0;
@@ -151,13 +154,8 @@ static void adopt_snapshot(struct lb *lb)
 	for (size_t i = 0; i < lb->n_pending; i++) {
 		struct lb_target *t = lb->pending[i];
 		ssize_t j = find(lb->targets, lb->n_targets, t->key);
-		if (j >= 0 && lb->targets[j]->id == t->id) {
-			struct lb_target *old = lb->targets[j];
-			t->mark = old->mark;
-			memcpy(t->routed, old->routed, sizeof(t->routed));
-			t->ready = old->ready;
-			old->mark = 0; /* its routes are t's now */
-		}
+		if (j >= 0 && lb->targets[j]->id == t->id)
+			inherit(t, lb->targets[j]);
 	}
 	for (size_t i = 0; i < lb->n_targets; i++)
 		lb_target_gone(lb, lb->targets[i]);
@@ -195,10 +193,7 @@ static void on_targets(void *data, const Rpc__Status *st,
 {
 	struct lb *lb = data;
 	if (!msg) {
-		if (st->code != RPC__CODE__UNAVAILABLE &&
-		    st->code != RPC__CODE__CANCELLED)
-			log_warn("nsp: the target watch ended: %s: %s",
-				 rpc_code_name(st->code), st->message);
+		rpc_warn_end("nsp", "the target watch ended", st);
 		lb->in_snapshot = false;
 		clear_pending(lb);
 		return;

@@ -117,9 +117,10 @@ static void per_flow_and_target(struct buf *out, struct lb *lb)
 		buf_printf(&l, "stream=\"");
 		metrics_label_escape(&l, t->stream);
 		buf_printf(&l, "\",identifier=\"%u\"", t->id);
-		uint64_t n = 0;
-		for (size_t w = 0; t->mark && w < lb->n_workers; w++)
-			n += lb_worker_mark_packets(lb->workers[w], t->mark);
+		uint64_t n = t->mark ? lb_worker_mark_total(lb->workers,
+							    lb->n_workers,
+							    t->mark)
+				     : 0;
 		metrics_sample(out, "strait_lb_target_packets_total",
 			       buf_str(&l), (double)n);
 		metrics_sample(&ready, "strait_lb_target_ready", buf_str(&l),

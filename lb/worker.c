@@ -70,6 +70,15 @@ static uint64_t load(const _Atomic uint64_t *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+uint64_t lb_worker_mark_total(struct lb_worker *const *w, size_t n,
+			      uint32_t mark)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += lb_worker_mark_packets(w[i], mark);
+	return sum;
+}
+
 void lb_worker_totals(struct lb_worker *const *w, size_t n,
 		      struct lb_totals *out)
 {

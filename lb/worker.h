@@ -113,6 +113,10 @@ void lb_worker_snapshot(const struct lb_worker *w, struct lb_nfq_stats *nfq,
  * else 0. */
 uint64_t lb_worker_mark_packets(const struct lb_worker *w, uint32_t mark);
 
+/* lb_worker_mark_packets summed over n threads. */
+uint64_t lb_worker_mark_total(struct lb_worker *const *w, size_t n,
+			      uint32_t mark);
+
 /* The counters of n threads, summed (relaxed loads). */
 void lb_worker_totals(struct lb_worker *const *w, size_t n,
 		      struct lb_totals *out);
