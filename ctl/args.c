@@ -281,6 +281,8 @@ static int parse_type(const char *s, bool allow_any, int *out)
 		*out = NSP__TARGET_TYPE__TARGET;
 	else if (strcmp(s, "frontend") == 0)
 		*out = NSP__TARGET_TYPE__FRONTEND;
+	else if (strcmp(s, "proxy") == 0)
+		*out = NSP__TARGET_TYPE__PROXY;
 	else if (allow_any && strcmp(s, "any") == 0)
 		*out = NSP__TARGET_TYPE__ANY_TYPE;
 	else
@@ -426,8 +428,9 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 	case O_TYPE:
 		if (parse_type(v, filter, &a->type) < 0)
 			return errtext(-EINVAL, err, errlen,
-			    "--type '%s' is not one of target, frontend%s", v,
-			    filter ? ", any" : "");
+			    "--type '%s' is not one of target, frontend, "
+			    "proxy%s",
+			    v, filter ? ", any" : "");
 		return 0;
 	case O_IDENTIFIER:
 		if (parse_u64(v, UINT32_MAX, &n) < 0)
@@ -626,12 +629,13 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 		if (a->type == NSP__TARGET_TYPE__TARGET && !a->stream)
 			return errtext(-EINVAL, err, errlen,
 				    "--stream is required for --type target");
-		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->stream)
+		if (a->type != NSP__TARGET_TYPE__TARGET && a->stream)
 			return errtext(-EINVAL, err, errlen,
 				    "--stream '%s' is for --type target only "
-				    "(a frontend serves a whole conduit)",
+				    "(a frontend or a proxy serves a whole "
+				    "conduit)",
 				    a->stream);
-		if (a->type == NSP__TARGET_TYPE__FRONTEND && a->identifier)
+		if (a->type != NSP__TARGET_TYPE__TARGET && a->identifier)
 			return errtext(-EINVAL, err, errlen,
 				    "--identifier is for --type target only");
 		if (seen[O_REFRESH] && !a->keep)

@@ -58,14 +58,15 @@ static const char key_options[] =
     "  --trench T         the trench (required)\n"
     "  --conduit C        the conduit (required)\n"
     "  --stream S         the stream; required for --type target, refused\n"
-    "                     for --type frontend\n"
+    "                     for --type frontend and proxy\n"
     "  --ip CIDR          an address with its prefix length, ADDR/LEN\n"
     "                     (198.18.1.5/24, fd00::5/64); at least one, at\n"
     "                     most 8: repeat the option for each\n"
-    "  --type TYPE        target (default) or frontend\n";
+    "  --type TYPE        target (default), frontend (an LB of the\n"
+    "                     conduit) or proxy (a node's proxy of it)\n";
 
 static const char filter_options[] =
-    "  --type TYPE        target, frontend or any (default any)\n"
+    "  --type TYPE        target, frontend, proxy or any (default any)\n"
     "  --trench T         only this trench\n"
     "  --conduit C        only this conduit\n"
     "  --stream S         only this stream\n"
@@ -81,8 +82,8 @@ static const struct help help_main = {
 	    "\n"
 	    "NSP commands (strait-nsp: the registry and configuration "
 	    "hub):\n"
-	    "  nsp register    register a target or frontend (--keep: stay\n"
-	    "                  and refresh it)\n"
+	    "  nsp register    register a target, frontend or proxy (--keep:\n"
+	    "                  stay and refresh it)\n"
 	    "  nsp unregister  remove a registration by its key\n"
 	    "  nsp list        list the registered targets\n"
 	    "  nsp watch       print registry events as they happen\n"
@@ -133,11 +134,12 @@ static const struct help help_nsp = {
 
 static const struct help help_register = {
     .shared = key_options,
-    .head = "straitctl nsp register - register a target or frontend\n"
+    .head = "straitctl nsp register - register a target, frontend or "
+	    "proxy\n"
 	    "\n"
 	    "Usage:\n"
 	    "  straitctl nsp register --trench T --conduit C [--stream S]\n"
-	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend]\n"
+	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend|proxy]\n"
 	    "      [--identifier N] [--status enabled|disabled]\n"
 	    "      [--context KEY=VALUE ...] [--keep [--refresh SECONDS]]\n"
 	    "\n"
@@ -188,7 +190,10 @@ static const struct help help_register = {
 	"      --ip 198.18.1.6/24 --identifier 7 --context pod=app-7 \\\n"
 	"      --keep --refresh 10\n"
 	"  straitctl nsp register --type frontend --trench trench-a \\\n"
-	"      --conduit load-balancer --ip 198.18.0.2/24\n",
+	"      --conduit load-balancer --ip 198.18.0.2/24\n"
+	"  straitctl nsp register --type proxy --trench trench-a \\\n"
+	"      --conduit load-balancer --ip 169.255.1.1/24 \\\n"
+	"      --context node=node-1\n",
 };
 
 static const struct help help_unregister = {
@@ -197,7 +202,7 @@ static const struct help help_unregister = {
 	    "\n"
 	    "Usage:\n"
 	    "  straitctl nsp unregister --trench T --conduit C [--stream S]\n"
-	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend]\n"
+	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend|proxy]\n"
 	    "\n"
 	    "Removes the registration with this key (the options register\n"
 	    "was given; the IPs are compared as a normalised set) and\n"
@@ -226,14 +231,15 @@ static const struct help help_list = {
 	"Output:\n"
 	"  Text: a table IDENT TYPE STREAM STATUS IPS CONTEXT, STREAM\n"
 	"  as trench/conduit/stream (trench/conduit and IDENT - for a\n"
-	"  frontend), then `revision N, M targets`.\n"
+	"  frontend or a proxy), then `revision N, M targets`.\n"
 	"  JSON: {\"revision\":N,\"targets\":[TARGET,...]}, TARGET:\n"
 	"  {\"ips\":[\"198.18.1.5/24\"],\"type\":\"target\",\n"
 	"   \"trench\":\"trench-a\",\"conduit\":\"load-balancer\",\n"
 	"   \"stream\":\"stream-a\",\"status\":\"enabled\",\n"
 	"   \"identifier\":3,\"context\":{\"k\":\"v\"}}\n"
-	"  (every key always present; a frontend has \"stream\":\"\" and\n"
-	"  \"identifier\":0)\n",
+	"  (every key always present; a frontend or a proxy has\n"
+	"  \"stream\":\"\" and \"identifier\":0; type is target, frontend\n"
+	"  or proxy)\n",
     .examples = "Examples:\n"
 		"  straitctl nsp list --trench trench-a --stream stream-a\n"
 		"  straitctl nsp list --type frontend --json\n",
@@ -279,8 +285,9 @@ static const struct help help_watch = {
 	      "  rev 13 REMOVED trench-a/lb/stream-a id=3 enabled "
 	      "198.18.1.5/24\n"
 	      "  A frontend shows `trench-a/lb frontend` in place of\n"
-	      "  `trench-a/lb/stream-a id=3`; a context follows the IPs as\n"
-	      "  k=v,k=v. Snapshot events carry the snapshot's revision.\n"
+	      "  `trench-a/lb/stream-a id=3`, a proxy `trench-a/lb proxy`;\n"
+	      "  a context follows the IPs as k=v,k=v. Snapshot events\n"
+	      "  carry the snapshot's revision.\n"
 	      "With --json, one compact object per line:\n"
 	      "  {\"snapshot\":\"begin\",\"revision\":12,\n"
 	      "   \"store_id\":\"8417090153551532961\"}\n"

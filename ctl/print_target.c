@@ -1,5 +1,6 @@
 /* Targets as straitctl prints them. See print_target.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "print_target.h"
@@ -14,6 +15,8 @@ const char *ctl_type_name(int type)
 		return "target";
 	case NSP__TARGET_TYPE__FRONTEND:
 		return "frontend";
+	case NSP__TARGET_TYPE__PROXY:
+		return "proxy";
 	}
 	return "unknown";
 }
@@ -47,6 +50,14 @@ const char *ctl_event_name(int kind)
 static const char *str(const char *s)
 {
 	return s ? s : "";
+}
+
+/* A FRONTEND (an LB) and a PROXY belong to a whole conduit: no stream, no
+ * identifier. */
+static bool of_conduit(const Nsp__Target *t)
+{
+	return t->type == NSP__TARGET_TYPE__FRONTEND ||
+	       t->type == NSP__TARGET_TYPE__PROXY;
 }
 
 int ctl_target_json(struct json *j, const Nsp__Target *t)
@@ -90,8 +101,7 @@ int ctl_target_ref(struct buf *b, const Nsp__Target *t)
 		err = buf_putc(b, '/');
 	if (!err)
 		err = ctl_put_text(b, str(ref->conduit));
-	if (!err && (t->type != NSP__TARGET_TYPE__FRONTEND ||
-		     (ref->stream && ref->stream[0]))) {
+	if (!err && (!of_conduit(t) || (ref->stream && ref->stream[0]))) {
 		err = buf_putc(b, '/');
 		if (!err)
 			err = ctl_put_text(b, str(ref->stream));
@@ -130,8 +140,8 @@ static int context(struct buf *b, const Nsp__Target *t)
 int ctl_target_line(struct buf *b, const Nsp__Target *t)
 {
 	int err = ctl_target_ref(b, t);
-	if (!err && t->type == NSP__TARGET_TYPE__FRONTEND)
-		err = buf_puts(b, " frontend");
+	if (!err && of_conduit(t))
+		err = buf_printf(b, " %s", ctl_type_name(t->type));
 	else if (!err)
 		err = buf_printf(b, " id=%u", t->identifier);
 	if (!err)
@@ -151,7 +161,7 @@ static int add_row(struct ctl_table *tab, const Nsp__Target *t)
 {
 	struct buf id = {0}, ref = {0}, ip = {0}, ctx = {0};
 	int err = 0;
-	if (t->type == NSP__TARGET_TYPE__FRONTEND)
+	if (of_conduit(t))
 		err = buf_puts(&id, "-");
 	else
 		err = buf_printf(&id, "%u", t->identifier);
@@ -199,7 +209,7 @@ int ctl_target_block(struct buf *b, const Nsp__Target *t)
 	if (!err)
 		err =
 		    buf_printf(b, "\ntype:       %s\n", ctl_type_name(t->type));
-	if (!err && t->type != NSP__TARGET_TYPE__FRONTEND)
+	if (!err && !of_conduit(t))
 		err = buf_printf(b, "identifier: %u\n", t->identifier);
 	if (!err)
 		err = buf_printf(b, "status:     %s\nips:        ",

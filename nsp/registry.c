@@ -25,7 +25,7 @@ struct entry {
 	struct nsp_tgt *tgt;
 	struct entry *hnext;
 	struct entry *prev, *next;
-	struct stream *stream; /* NULL for a FRONTEND */
+	struct stream *stream; /* NULL for a FRONTEND or a PROXY */
 	uint64_t deadline;
 };
 
@@ -418,10 +418,10 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	return (int)id;
 }
 
-/* Makes the entry of new target n (stream s, or NULL for a frontend),
- * whose identifier room in s is reserved already: it takes the identifier
- * and the key, and its lease starts at now_ms. NULL when out of memory, with
- * nothing changed. */
+/* Makes the entry of new target n (stream s, or NULL for a FRONTEND or a
+ * PROXY), whose identifier room in s is reserved already: it takes the
+ * identifier and the key, and its lease starts at now_ms. NULL when out of
+ * memory, with nothing changed. */
 static struct entry *insert(struct nsp_registry *r, struct nsp_tgt *n,
 			    struct stream *s, uint64_t now_ms)
 {
@@ -457,7 +457,7 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 			errtext(rc, err, errlen, "looking up stream %s/%s/%s: %s",
 			     n->ref.trench, n->ref.conduit, n->ref.stream,
 			     strerror(-rc));
-		else if (n->msg.type == NSP__TARGET_TYPE__FRONTEND)
+		else if (n->msg.type != NSP__TARGET_TYPE__TARGET)
 			errtext(rc, err, errlen,
 			     "trench \"%s\" or its conduit \"%s\" is not in "
 			     "the configuration",

@@ -11,7 +11,7 @@
  *     "fd00::1/64"), sorted (IPv4 first, then by address);
  *   - type 0 becomes TARGET, status 0 becomes ENABLED;
  *   - context entries sorted by key;
- *   - a FRONTEND's stream ref has an empty stream.
+ *   - a FRONTEND's or a PROXY's stream ref has an empty stream.
  *
  * Every mutation (a register that changed something, an unregister of an
  * existing target, each expiry) raises the revision by exactly one and
@@ -59,12 +59,13 @@ struct nsp_registry_config {
 	size_t log_size;
 	/* Returns the max-targets (> 0) of the stream ref->trench/conduit/
 	 * stream, or -ENOENT when the configuration has no such stream (or
-	 * trench, or conduit). For a FRONTEND registration it is called with
-	 * ref->stream == "" and must return > 0 when the trench and conduit
-	 * exist, -ENOENT otherwise. Any other negative value is passed on as
-	 * the error of the registration. A value above NSP_IDENTIFIER_MAX
-	 * counts as NSP_IDENTIFIER_MAX. NULL accepts every stream with
-	 * max-targets 100 (Meridio's default). Must not call the registry. */
+	 * trench, or conduit). For a FRONTEND or a PROXY registration it is
+	 * called with ref->stream == "" and must return > 0 when the trench
+	 * and conduit exist, -ENOENT otherwise. Any other negative value is
+	 * passed on as the error of the registration. A value above
+	 * NSP_IDENTIFIER_MAX counts as NSP_IDENTIFIER_MAX. NULL accepts every
+	 * stream with max-targets 100 (Meridio's default). Must not call the
+	 * registry. */
 	int (*lookup)(void *ctx, const Nsp__StreamRef *ref);
 	void *ctx;
 };
@@ -103,18 +104,19 @@ void nsp_registry_free(struct nsp_registry *r);
  *     registered already (even if the stream shrank since), otherwise it
  *     gets the lowest free one;
  *   - an explicit identifier: that one or an error, never another.
- * A FRONTEND has no identifier (0).
+ * A FRONTEND or a PROXY has no identifier (0).
  *
  * Errors (nothing is changed; err gets a sentence naming the offending
  * value, truncated to errlen):
  *   -EINVAL  a field is bad: no ips or more than 8, an ip not "addr/len",
- *            the same address twice, type not TARGET/FRONTEND (0 means
- *            TARGET), status above DISABLED (0 means ENABLED), empty trench
- *            or conduit, empty stream for a TARGET or a stream set for a
- *            FRONTEND, a name longer than 253 bytes or holding '/', '|', a
- *            space or a control character, an identifier on a FRONTEND,
- *            more than 32 context entries, a context key above 63 or a
- *            value above 1024 bytes, the same context key twice.
+ *            the same address twice, type not TARGET, FRONTEND or PROXY
+ *            (0 means TARGET), status above DISABLED (0 means ENABLED),
+ *            empty trench or conduit, empty stream for a TARGET or a
+ *            stream set for a FRONTEND or a PROXY, a name longer than 253
+ *            bytes or holding '/', '|', a space or a control character, an
+ *            identifier on a FRONTEND or a PROXY, more than 32 context
+ *            entries, a context key above 63 or a value above 1024 bytes,
+ *            the same context key twice.
  *   -ENOENT  the configuration has no such stream (or trench, or conduit).
  *   -EEXIST  the identifier asked for is held by another target of the
  *            stream; the message names the holder's ips.
@@ -174,10 +176,10 @@ ssize_t nsp_registry_events(const struct nsp_registry *r, uint64_t after,
 
 /* Writes t's canonical key "type|trench|conduit|stream|ip1,ip2" into buf:
  * type as its number (0 counts as TARGET, so "1"), ips canonical and sorted,
- * for example "1|t1|c1|s1|10.0.0.1/24,fd00::1/64". A FRONTEND's stream part
- * is empty. t need not be normalised. Returns 0, -EINVAL when an ip does not
- * parse, or -ENOSPC when buf is too small (NSP_TARGET_KEY_MAX always fits
- * a valid target). */
+ * for example "1|t1|c1|s1|10.0.0.1/24,fd00::1/64". A FRONTEND's or a
+ * PROXY's stream part is empty. t need not be normalised. Returns 0,
+ * -EINVAL when an ip does not parse, or -ENOSPC when buf is too small
+ * (NSP_TARGET_KEY_MAX always fits a valid target). */
 int nsp_target_key(const Nsp__Target *t, char *buf, size_t len);
 
 /* True when t passes f. A NULL f, an empty stream field and type or status 0

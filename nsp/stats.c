@@ -10,7 +10,7 @@ static const char *const refusal_names[NSP_REFUSED_KINDS] = {
 };
 
 struct by_type {
-	uint64_t target, frontend;
+	uint64_t target, frontend, proxy;
 };
 
 static void count_type(const Nsp__Target *t, void *data)
@@ -18,6 +18,8 @@ static void count_type(const Nsp__Target *t, void *data)
 	struct by_type *c = data;
 	if (t->type == NSP__TARGET_TYPE__FRONTEND)
 		c->frontend++;
+	else if (t->type == NSP__TARGET_TYPE__PROXY)
+		c->proxy++;
 	else
 		c->target++;
 }
@@ -41,7 +43,7 @@ void nsp_stats_collect(struct buf *out, void *data)
 	struct nsp *n = data;
 	const struct nsp_stats *s = &n->stats;
 
-	struct by_type c = { 0, 0 };
+	struct by_type c = { 0, 0, 0 };
 	nsp_registry_foreach(n->reg, count_type, &c);
 	metrics_family(out, "strait_nsp_registrations", "gauge",
 		       "live registrations by type");
@@ -49,6 +51,8 @@ void nsp_stats_collect(struct buf *out, void *data)
 		       (double)c.target);
 	metrics_sample(out, "strait_nsp_registrations", "type=\"frontend\"",
 		       (double)c.frontend);
+	metrics_sample(out, "strait_nsp_registrations", "type=\"proxy\"",
+		       (double)c.proxy);
 	gauge(out, "strait_nsp_revision", "the registry's revision",
 	      nsp_registry_revision(n->reg));
 

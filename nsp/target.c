@@ -113,6 +113,21 @@ static int parse_ips(const Nsp__Target *t, struct keyparts *kp, char *err,
 	return 0;
 }
 
+/* The name of a valid registration type as the messages spell it. Only a
+ * TARGET belongs to a stream and holds an identifier; a FRONTEND (an LB)
+ * and a PROXY (a node's proxy) belong to a whole conduit. */
+static const char *type_name(int type)
+{
+	switch (type) {
+	case NSP__TARGET_TYPE__FRONTEND:
+		return "FRONTEND";
+	case NSP__TARGET_TYPE__PROXY:
+		return "PROXY";
+	default:
+		return "TARGET";
+	}
+}
+
 static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 		     size_t len)
 {
@@ -121,8 +136,10 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 		       ? NSP__TARGET_TYPE__TARGET
 		       : (int)t->type;
 	if (kp->type != NSP__TARGET_TYPE__TARGET &&
-	    kp->type != NSP__TARGET_TYPE__FRONTEND)
-		return errtext(-EINVAL, err, len, "type %d is neither TARGET nor FRONTEND",
+	    kp->type != NSP__TARGET_TYPE__FRONTEND &&
+	    kp->type != NSP__TARGET_TYPE__PROXY)
+		return errtext(-EINVAL, err, len,
+			    "type %d is not TARGET, FRONTEND or PROXY",
 			    (int)t->type);
 	const Nsp__StreamRef *ref = t->stream;
 	kp->trench = ref ? str(ref->trench) : "";
@@ -142,8 +159,8 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 		char q[QUOTE_MAX];
 		quote(kp->stream, q);
 		return errtext(-EINVAL, err, len,
-			    "a FRONTEND belongs to a conduit, not to stream %s",
-			    q);
+			    "a %s belongs to a conduit, not to stream %s",
+			    type_name(kp->type), q);
 	}
 	return parse_ips(t, kp, err, len);
 }
@@ -279,11 +296,11 @@ int nsp_tgt_new(const Nsp__Target *t, struct nsp_tgt **out, char *err,
 		return errtext(-EINVAL, err, errlen,
 			    "status %d is neither ENABLED nor DISABLED",
 			    (int)t->status);
-	if (kp.type == NSP__TARGET_TYPE__FRONTEND && t->identifier)
+	if (kp.type != NSP__TARGET_TYPE__TARGET && t->identifier)
 		return errtext(-EINVAL, err, errlen,
-			    "identifier %u on a FRONTEND; only TARGETs have "
+			    "identifier %u on a %s; only TARGETs have "
 			    "identifiers",
-			    t->identifier);
+			    t->identifier, type_name(kp.type));
 	rc = check_context(t, ctx, err, errlen);
 	if (rc < 0)
 		return rc;

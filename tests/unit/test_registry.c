@@ -26,7 +26,7 @@ static int lookup(void *ctx, const Nsp__StreamRef *ref)
 	if (strcmp(ref->trench, "t1") || strcmp(ref->conduit, "c1"))
 		return -ENOENT;
 	if (!strcmp(ref->stream, ""))
-		return 1; /* the conduit exists, for FRONTENDs */
+		return 1; /* the conduit exists, for FRONTENDs and PROXYs */
 	if (!strcmp(ref->stream, "s1"))
 		return 4;
 	if (!strcmp(ref->stream, "big"))
@@ -531,6 +531,107 @@ static void test_frontend(void **state)
 	fix_free(f);
 }
 
+static void list_fn(const Nsp__Target *t, void *data)
+{
+	const Nsp__Target **out = data;
+	while (*out)
+		out++;
+	*out = t;
+}
+
+/* A node's proxy registers like an LB: keyed by trench and conduit, with
+ * no stream and no identifier; its node name is in its context. It must
+ * stay apart from FRONTENDs and TARGETs wherever a type is asked for,
+ * since strait-lb watches TARGETs and the proxies watch FRONTENDs. */
+static void test_proxy(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb p, fe;
+	struct nsp_event ev[4];
+	Nsp__TargetEvent__Kind kind;
+	const Nsp__Target *t;
+
+	mk(&fe, "", "169.255.1.1/24")->type = NSP__TARGET_TYPE__FRONTEND;
+	assert_int_equal(reg(f, &fe.t, 0), 0); /* 1 */
+	mk(&p, "", "169.255.1.1/24 fd00:169:255:1::1/64")->type =
+	    NSP__TARGET_TYPE__PROXY;
+	ctx_add(&p, "node", "node-1");
+	assert_int_equal(reg(f, &p.t, 0), 0); /* 2 */
+	assert_true(f->changed);
+	assert_int_equal(f->stored->type, NSP__TARGET_TYPE__PROXY);
+	assert_int_equal(f->stored->identifier, 0);
+	assert_string_equal(f->stored->stream->stream, "");
+	assert_string_equal(f->stored->context[0]->value, "node-1");
+	reg_id(f, "s1", "169.255.1.1/24", 0, 0); /* 3 */
+	/* Three keys: a type is part of the key. */
+	assert_int_equal(nsp_registry_count(f->r), 3);
+	char key[NSP_TARGET_KEY_MAX];
+	assert_int_equal(nsp_target_key(&p.t, key, sizeof(key)), 0);
+	assert_string_equal(key,
+			    "3|t1|c1||169.255.1.1/24,fd00:169:255:1::1/64");
+	/* A refresh is no event. */
+	assert_int_equal(reg(f, &p.t, 5), 0);
+	assert_false(f->changed);
+	assert_int_equal(nsp_registry_revision(f->r), 3);
+
+	/* Listed, and filtered by type. */
+	const Nsp__Target *all[4] = {0};
+	nsp_registry_foreach(f->r, list_fn, all);
+	assert_non_null(all[2]);
+	assert_null(all[3]);
+	Nsp__TargetFilter by = NSP__TARGET_FILTER__INIT;
+	int found[4] = {0};
+	for (int type = 0; type <= NSP__TARGET_TYPE__PROXY; type++) {
+		by.type = (Nsp__TargetType)type;
+		for (int i = 0; i < 3; i++)
+			found[type] += nsp_filter_match(&by, all[i]);
+	}
+	assert_int_equal(found[NSP__TARGET_TYPE__ANY_TYPE], 3);
+	assert_int_equal(found[NSP__TARGET_TYPE__TARGET], 1);
+	assert_int_equal(found[NSP__TARGET_TYPE__FRONTEND], 1);
+	assert_int_equal(found[NSP__TARGET_TYPE__PROXY], 1);
+	by.type = NSP__TARGET_TYPE__PROXY;
+	assert_true(nsp_filter_match(&by, f->stored));
+
+	/* A watch on FRONTENDs (or TARGETs) never sees the proxy come or
+	 * go; a watch on PROXYs sees only it. */
+	bool existed = false;
+	assert_int_equal(nsp_registry_unregister(f->r, &p.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0); /* 4 */
+	assert_true(existed);
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 4), 4);
+	Nsp__TargetFilter fes = NSP__TARGET_FILTER__INIT;
+	fes.type = NSP__TARGET_TYPE__FRONTEND;
+	Nsp__TargetFilter tgs = NSP__TARGET_FILTER__INIT;
+	tgs.type = NSP__TARGET_TYPE__TARGET;
+	for (int i = 0; i < 4; i++) {
+		bool is_proxy = i == 1 || i == 3;
+		assert_int_equal(nsp_event_view(&fes, &ev[i], &kind, &t),
+				 i == 0);
+		assert_int_equal(nsp_event_view(&tgs, &ev[i], &kind, &t),
+				 i == 2);
+		assert_int_equal(nsp_event_view(&by, &ev[i], &kind, &t),
+				 is_proxy);
+		if (is_proxy)
+			assert_int_equal(kind,
+					 i == 1 ? NSP__TARGET_EVENT__KIND__ADDED
+						: NSP__TARGET_EVENT__KIND__REMOVED);
+	}
+
+	/* Its conduit must exist, as for a FRONTEND. */
+	p.ref.conduit = "nope";
+	assert_int_equal(reg(f, &p.t, 0), -ENOENT);
+	assert_non_null(strstr(f->err, "conduit \"nope\""));
+	/* And it is restored from the store like the others. */
+	p.ref.conduit = "c1";
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &p.t, 0, f->err, sizeof(f->err)), 0);
+	assert_int_equal(nsp_registry_count(f->r), 3);
+	fix_free(f);
+}
+
 static void test_unknown_stream(void **state)
 {
 	(void)state;
@@ -607,6 +708,7 @@ enum bad {
 	EMPTY_CONDUIT,
 	EMPTY_STREAM,
 	FRONTEND_STREAM,
+	PROXY_STREAM,
 	NAME_LONG,
 	NAME_SLASH,
 	NAME_BAR,
@@ -614,6 +716,7 @@ enum bad {
 	NAME_CTRL,
 	NAME_DEL,
 	FRONTEND_ID,
+	PROXY_ID,
 	CTX_MANY,
 	CTX_KEY_LONG,
 	CTX_VALUE_LONG,
@@ -662,8 +765,8 @@ static void make_bad(struct tb *b, enum bad which, const char **needle)
 		*needle = "10.0.0.1 is given twice";
 		break;
 	case TYPE_BAD:
-		b->t.type = (Nsp__TargetType)3;
-		*needle = "type 3";
+		b->t.type = (Nsp__TargetType)4;
+		*needle = "type 4 is not TARGET, FRONTEND or PROXY";
 		break;
 	case STATUS_BAD:
 		b->t.status = (Nsp__TargetStatus)3;
@@ -687,7 +790,11 @@ static void make_bad(struct tb *b, enum bad which, const char **needle)
 		break;
 	case FRONTEND_STREAM:
 		b->t.type = NSP__TARGET_TYPE__FRONTEND;
-		*needle = "\"s1\"";
+		*needle = "a FRONTEND belongs to a conduit, not to stream \"s1\"";
+		break;
+	case PROXY_STREAM:
+		b->t.type = NSP__TARGET_TYPE__PROXY;
+		*needle = "a PROXY belongs to a conduit, not to stream \"s1\"";
 		break;
 	case NAME_LONG:
 		b->ref.conduit = long_name;
@@ -717,7 +824,13 @@ static void make_bad(struct tb *b, enum bad which, const char **needle)
 		b->ref.stream = "";
 		b->t.type = NSP__TARGET_TYPE__FRONTEND;
 		b->t.identifier = 3;
-		*needle = "identifier 3";
+		*needle = "identifier 3 on a FRONTEND";
+		break;
+	case PROXY_ID:
+		b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__PROXY;
+		b->t.identifier = 1;
+		*needle = "identifier 1 on a PROXY";
 		break;
 	case CTX_MANY:
 		for (int i = 0; i < 33; i++)
@@ -973,6 +1086,7 @@ int main(void)
 	    cmocka_unit_test(test_event_log),
 	    cmocka_unit_test(test_filter_and_view),
 	    cmocka_unit_test(test_frontend),
+	    cmocka_unit_test(test_proxy),
 	    cmocka_unit_test(test_unknown_stream),
 	    cmocka_unit_test(test_key),
 	    cmocka_unit_test(test_einval),
