@@ -59,7 +59,8 @@ struct rtnl_rule_info {
 	uint32_t table;	   /* 0 when the rule does not look up a table */
 	uint32_t fwmark;   /* 0 when the rule does not match a mark */
 	uint32_t fwmask;
-	uint8_t action; /* FR_ACT_TO_TBL, FR_ACT_UNREACHABLE, ... */
+	uint8_t action;	 /* FR_ACT_TO_TBL, FR_ACT_UNREACHABLE, ... */
+	struct cidr src; /* "from" selector; len 0 (family 0): any source */
 };
 
 typedef int (*rtnl_rule_cb)(const struct rtnl_rule_info *rule, void *arg);
@@ -77,6 +78,19 @@ int rtnl_rule_add(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
  * table 0 each match any value. Returns -ENOENT when no rule matches. */
 int rtnl_rule_del(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
 		  uint32_t priority, char *err, size_t errlen);
+
+/* Adds "from <src> lookup <table> priority <priority>" (src's family; a
+ * host address or a prefix; host bits are cleared). table must not be 0,
+ * nor src's length (-EINVAL: the kernel reads a source of length 0 in a
+ * delete as "any", so rtnl_rule_del_from() could remove another rule).
+ * Returns -EEXIST when an identical rule exists. */
+int rtnl_rule_add_from(struct rtnl *r, const struct cidr *src, uint32_t table,
+		       uint32_t priority, char *err, size_t errlen);
+
+/* Deletes the rule added with the same src; table 0 and priority 0 match
+ * any value. Returns -ENOENT when no rule matches. */
+int rtnl_rule_del_from(struct rtnl *r, const struct cidr *src, uint32_t table,
+		       uint32_t priority, char *err, size_t errlen);
 
 /* Deletes every rule of family (AF_UNSPEC: both) whose table lies in
  * [table_lo, table_hi], whatever else it matches: the cleanup of what a
@@ -213,5 +227,60 @@ int rtnl_addr_add(struct rtnl *r, int ifindex, const struct cidr *addr,
 /* Removes addr from ifindex. Returns -EADDRNOTAVAIL when absent. */
 int rtnl_addr_del(struct rtnl *r, int ifindex, const struct cidr *addr,
 		  char *err, size_t errlen);
+
+/* Calls cb for each address (both families, global and link scope alike)
+ * of ifindex (0: every link), see the list contract above. */
+typedef int (*rtnl_addr_cb)(int ifindex, const struct cidr *addr, void *arg);
+int rtnl_addr_list(struct rtnl *r, int ifindex, rtnl_addr_cb cb, void *arg,
+		   char *err, size_t errlen);
+
+/* ---- creating links: bridges and veth pairs (strait-proxy) ---- */
+
+#define RTNL_IFNAMSIZ 16
+
+struct rtnl_link_info {
+	int ifindex;
+	char name[RTNL_IFNAMSIZ];
+	char kind[RTNL_IFNAMSIZ]; /* IFLA_INFO_KIND: "bridge", "veth", "" */
+	int master;		  /* the bridge it is a port of; 0 when none */
+	uint8_t mac[6];
+	bool up;       /* IFF_UP */
+	bool lower_up; /* IFF_LOWER_UP (carrier) */
+	uint32_t mtu;
+	int link;	  /* a veth's peer's ifindex, in the peer's namespace;
+			   * 0 when none */
+	int link_netnsid; /* the peer's namespace id as seen here; -1 when
+			   * the peer is in this namespace or unknown */
+};
+
+typedef int (*rtnl_link_cb)(const struct rtnl_link_info *link, void *arg);
+
+/* Reads the link called name. Returns -ENODEV when there is none. */
+int rtnl_link_get(struct rtnl *r, const char *name, struct rtnl_link_info *out,
+		  char *err, size_t errlen);
+
+/* Calls cb for each link of the namespace, see the list contract above. */
+int rtnl_link_list(struct rtnl *r, rtnl_link_cb cb, void *arg, char *err,
+		   size_t errlen);
+
+/* Creates a bridge called name (down; STP off, forward delay 0, so a new
+ * port forwards at once). Returns -EEXIST when a link of that name exists. */
+int rtnl_bridge_add(struct rtnl *r, const char *name, char *err, size_t errlen);
+
+/* Creates a veth pair: name here, peer in the namespace of peer_netns_fd
+ * (an open /proc/PID/ns/net or /run/netns/NAME; -1: here too). mtu 0
+ * keeps the default. Both ends are created down. Returns -EEXIST when name
+ * (here) or peer (there) is taken; nothing is left behind on failure. */
+int rtnl_veth_add(struct rtnl *r, const char *name, const char *peer,
+		  int peer_netns_fd, uint32_t mtu, char *err, size_t errlen);
+
+/* Deletes the link (a veth's peer goes with it). -ENODEV when absent. */
+int rtnl_link_del(struct rtnl *r, int ifindex, char *err, size_t errlen);
+
+/* Makes ifindex a port of the bridge master (0: of no bridge). The kernel
+ * releases the link from its previous bridge first, so after a failure
+ * (master is no bridge: -EOPNOTSUPP) it may be a port of none. */
+int rtnl_link_set_master(struct rtnl *r, int ifindex, int master, char *err,
+			 size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
-/* lib/rtnl: links, addresses and neighbours. The proxy's bridges and veths
- * will add link creation here.
+/* lib/rtnl: links by name, addresses and neighbours. Creating links
+ * (bridges, veth pairs) and reading them whole is lib/rtnl_dev.c.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -88,6 +88,62 @@ int rtnl_addr_del(struct rtnl *r, int ifindex, const struct cidr *addr,
 	if (addr_msg(r, RTM_DELADDR, 0, ifindex, addr) < 0)
 		return errtext(-EINVAL, err, errlen, "addr del: bad address");
 	return rtnl_talk(r, NULL, NULL, "addr del", err, errlen);
+}
+
+struct addr {
+	int ifindex;
+	struct cidr addr;
+};
+
+static int parse_addr(const struct nlmsghdr *nlh, void *item, void *arg)
+{
+	const struct nlattr *tb[IFA_MAX + 1];
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	struct addr *out = item;
+	const int *ifindex = arg;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR)
+		return 0;
+	if (rtnl_parse_attrs(nlh, sizeof(*ifa), tb, IFA_MAX) < 0)
+		return -EBADMSG;
+	if (*ifindex && (int)ifa->ifa_index != *ifindex)
+		return 0;
+	if (!rtnl_addr_size(ifa->ifa_family))
+		return 0;
+	/* IFA_LOCAL is the address itself; IFA_ADDRESS is the peer's on a
+	 * point-to-point link, and the only one IPv6 sends. */
+	a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+	if (!a)
+		return 0;
+	out->ifindex = (int)ifa->ifa_index;
+	if (rtnl_get_addr(a, ifa->ifa_family, &out->addr) < 0 ||
+	    ifa->ifa_prefixlen > out->addr.len)
+		return -EBADMSG;
+	out->addr.len = ifa->ifa_prefixlen;
+	return 1;
+}
+
+int rtnl_addr_list(struct rtnl *r, int ifindex, rtnl_addr_cb cb, void *arg,
+		   char *err, size_t errlen)
+{
+	struct rtnl_vec vec = {.size = sizeof(struct addr)};
+	const struct addr *as;
+	struct ifaddrmsg *ifa;
+	int rc;
+
+	if (ifindex < 0)
+		return errtext(-EINVAL, err, errlen, "addr list: bad ifindex");
+	rtnl_msg(r, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa), (void **)&ifa);
+	/* With strict checking the kernel filters on the index; without,
+	 * parse_addr() does. */
+	ifa->ifa_index = (uint32_t)ifindex;
+	rc = rtnl_dump(r, &vec, parse_addr, &ifindex, "addr list", err, errlen);
+	as = vec.items;
+	for (size_t i = 0; !rc && i < vec.n; i++)
+		rc = cb(as[i].ifindex, &as[i].addr, arg);
+	free(vec.items);
+	return rc;
 }
 
 struct neigh {

@@ -37,6 +37,10 @@ static void rule_msg(struct rtnl *r, uint16_t type, uint16_t flags,
 		mnl_attr_put_u32(nlh, FRA_FWMARK, key->fwmark);
 		mnl_attr_put_u32(nlh, FRA_FWMASK, key->fwmask);
 	}
+	if (key->src.len) {
+		frh->src_len = key->src.len;
+		rtnl_put_addr(nlh, FRA_SRC, &key->src);
+	}
 }
 
 int rtnl_rule_add(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
@@ -71,6 +75,50 @@ int rtnl_rule_del(struct rtnl *r, int family, uint32_t fwmark, uint32_t table,
 	return rtnl_talk(r, NULL, NULL, "rule del", err, errlen);
 }
 
+/* The key of a "from" rule. A source of length 0 is refused: the kernel
+ * reads src_len 0 in a delete as "any source", so rtnl_rule_del_from()
+ * would remove whatever other rule shares the table and priority. */
+static int from_key(struct rtnl_rule_info *key, const struct cidr *src,
+		    uint32_t table, uint32_t priority)
+{
+	if (!src || check_family(src->family, false) < 0 || !src->len ||
+	    src->len > cidr_width(src))
+		return -EINVAL;
+	memset(key, 0, sizeof(*key));
+	key->family = src->family;
+	key->priority = priority;
+	key->table = table;
+	key->action = table ? FR_ACT_TO_TBL : FR_ACT_UNSPEC;
+	key->src = *src;
+	cidr_mask(&key->src);
+	return 0;
+}
+
+int rtnl_rule_add_from(struct rtnl *r, const struct cidr *src, uint32_t table,
+		       uint32_t priority, char *err, size_t errlen)
+{
+	struct rtnl_rule_info key;
+
+	if (from_key(&key, src, table, priority) < 0 || !table)
+		return errtext(-EINVAL, err, errlen,
+			       "rule add from: needs a source prefix and a "
+			       "table");
+	rule_msg(r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &key);
+	return rtnl_talk(r, NULL, NULL, "rule add from", err, errlen);
+}
+
+int rtnl_rule_del_from(struct rtnl *r, const struct cidr *src, uint32_t table,
+		       uint32_t priority, char *err, size_t errlen)
+{
+	struct rtnl_rule_info key;
+
+	if (from_key(&key, src, table, priority) < 0)
+		return errtext(-EINVAL, err, errlen,
+			       "rule del from: needs a source prefix");
+	rule_msg(r, RTM_DELRULE, 0, &key);
+	return rtnl_talk(r, NULL, NULL, "rule del from", err, errlen);
+}
+
 static int parse_rule(const struct nlmsghdr *nlh, void *item, void *arg)
 {
 	const struct nlattr *tb[FRA_MAX + 1];
@@ -93,6 +141,12 @@ static int parse_rule(const struct nlmsghdr *nlh, void *item, void *arg)
 	rule->priority = rtnl_attr_u32(tb[FRA_PRIORITY], 0);
 	rule->fwmark = rtnl_attr_u32(tb[FRA_FWMARK], 0);
 	rule->fwmask = rtnl_attr_u32(tb[FRA_FWMASK], 0);
+	if (tb[FRA_SRC]) {
+		if (rtnl_get_addr(tb[FRA_SRC], frh->family, &rule->src) < 0 ||
+		    frh->src_len > rule->src.len)
+			return -EBADMSG;
+		rule->src.len = frh->src_len;
+	}
 	return 1;
 }
 
