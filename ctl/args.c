@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cidr.h"
 #include "nsp.pb-c.h"
+#include "server.h"
 
 enum opt_id {
 	O_HELP,
@@ -44,6 +45,7 @@ enum opt_id {
 	O_FAMILY,
 	O_BRIDGE,
 	O_LB,
+	O_PROXY,
 	O_COUNT_IDS
 };
 
@@ -72,6 +74,7 @@ static const struct opt {
     {"log-level", 0, O_LOG_LEVEL, true, false, ANY_CMD},
     {"ipam", 0, O_IPAM, true, false, ANY_CMD},
     {"lb", 0, O_LB, true, false, ANY_CMD},
+    {"proxy", 0, O_PROXY, true, false, ANY_CMD},
     {"trench", 0, O_TRENCH, true, false,
      KEYED | FILTERED | C(CONFIG) | IPAM_ALL},
     {"conduit", 0, O_CONDUIT, true, false,
@@ -108,6 +111,7 @@ static const char *const cmd_words[CTL_CMD_COUNT] = {
     [CTL_CMD_LB_STATUS] = "status",
     [CTL_CMD_LB_STREAMS] = "streams",
     [CTL_CMD_LB_FLOWS] = "flows",
+    [CTL_CMD_PROXY_STATUS] = "status",
 };
 
 /* The command groups: the first word, and the commands it holds. */
@@ -123,6 +127,8 @@ static const struct group {
      "allocate, release, list or tree"},
     {"lb", CTL_CMD_LB, CTL_CMD_LB_STATUS, CTL_CMD_LB_FLOWS,
      "status, streams or flows"},
+    {"proxy", CTL_CMD_PROXY, CTL_CMD_PROXY_STATUS, CTL_CMD_PROXY_STATUS,
+     "status"},
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -167,43 +173,10 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	    [CTL_CMD_LB_STATUS] = "lb status",
 	    [CTL_CMD_LB_STREAMS] = "lb streams",
 	    [CTL_CMD_LB_FLOWS] = "lb flows",
+	    [CTL_CMD_PROXY] = "proxy",
+	    [CTL_CMD_PROXY_STATUS] = "proxy status",
 	};
 	return (unsigned)cmd < CTL_CMD_COUNT ? names[cmd] : "";
-}
-
-bool ctl_cmd_is_ipam(enum ctl_cmd cmd)
-{
-	return cmd >= CTL_CMD_IPAM && cmd <= CTL_CMD_IPAM_TREE;
-}
-
-bool ctl_cmd_is_lb(enum ctl_cmd cmd)
-{
-	return cmd >= CTL_CMD_LB && cmd <= CTL_CMD_LB_FLOWS;
-}
-
-void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
-		     struct ctl_server *out)
-{
-	if (ctl_cmd_is_lb(a->cmd)) {
-		out->addr = a->lb ? a->lb : CTL_LB_DEFAULT;
-		out->port = 0;
-		out->option = "--lb";
-		return;
-	}
-	if (!ctl_cmd_is_ipam(a->cmd)) {
-		out->addr = a->nsp;
-		out->port = CTL_NSP_PORT;
-		out->option = "--nsp";
-		return;
-	}
-	if (a->ipam)
-		out->addr = a->ipam;
-	else if (env_ipam && *env_ipam)
-		out->addr = env_ipam;
-	else
-		out->addr = CTL_IPAM_DEFAULT;
-	out->port = CTL_IPAM_PORT;
-	out->option = "--ipam";
 }
 
 const char *ctl_kind_name(enum ctl_kind kind)
@@ -492,11 +465,13 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		a->ipam = v;
 		return 0;
 	case O_LB:
+	case O_PROXY:
 		if (!*v)
 			return errtext(-EINVAL, err, errlen,
-				       "--lb needs an address (unix:PATH or "
-				       "HOST:PORT)");
-		a->lb = v;
+				       "--%s needs an address (unix:PATH or "
+				       "HOST:PORT)",
+				       o->name);
+		*(o->id == O_LB ? &a->lb : &a->proxy) = v;
 		return 0;
 	case O_NODE:
 		return set_name(&a->node, o->name, v, err, errlen);
@@ -581,8 +556,8 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 				       "%s?)",
 				       words[0], hint);
 		return errtext(-EINVAL, err, errlen,
-			       "unknown command '%s' (want 'nsp', 'ipam' or "
-			       "'lb')",
+			       "unknown command '%s' (want 'nsp', 'ipam', "
+			       "'lb' or 'proxy')",
 			       words[0]);
 	}
 	if (n_words == 1) {
@@ -676,6 +651,11 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 	case CTL_CMD_LB_STATUS:
 	case CTL_CMD_LB_STREAMS:
 	case CTL_CMD_LB_FLOWS:
+		return 0;
+	case CTL_CMD_PROXY:
+		return errtext(-EINVAL, err, errlen,
+			       "proxy needs a command: status");
+	case CTL_CMD_PROXY_STATUS:
 		return 0;
 	case CTL_CMD_COUNT:
 		break;

@@ -2,12 +2,14 @@
  *
  *	straitctl [global options] nsp COMMAND [options]
  *	straitctl [global options] ipam COMMAND [options]
+ *	straitctl [global options] lb|proxy status [--json]
  *
  * Pure: no I/O, no libuv. Every option is declared once in a table that
  * says which commands take it and whether it has a value, and every value
  * is checked here (prefixes, numbers, enums, KEY=VALUE), so the commands
  * only ever see a well-formed request. Options may come before or after
  * the command words; "--name=value" and "--name value" are both accepted.
+ * Which server a command talks to is server.h's business.
  */
 #ifndef STRAIT_CTL_ARGS_H
 #define STRAIT_CTL_ARGS_H
@@ -18,11 +20,6 @@
 
 #include "log.h"
 
-#define CTL_NSP_DEFAULT "127.0.0.1:7778"
-#define CTL_NSP_PORT 7778
-#define CTL_IPAM_DEFAULT "127.0.0.1:7777"
-#define CTL_IPAM_PORT 7777
-#define CTL_LB_DEFAULT "unix:/run/strait/lb.sock"
 #define CTL_MAX_IPS 8	   /* proto/nsp.proto: 1..8 IPs per target */
 #define CTL_MAX_CONTEXT 32 /* --context entries per registration */
 
@@ -43,6 +40,8 @@ enum ctl_cmd {
 	CTL_CMD_LB_STATUS,
 	CTL_CMD_LB_STREAMS,
 	CTL_CMD_LB_FLOWS,
+	CTL_CMD_PROXY, /* "proxy" without a command */
+	CTL_CMD_PROXY_STATUS,
 	CTL_CMD_COUNT
 };
 
@@ -81,9 +80,10 @@ struct ctl_args {
 	bool version; /* -V/--version */
 
 	/* global */
-	const char *nsp;  /* --nsp, else $STRAIT_NSP, else CTL_NSP_DEFAULT */
-	const char *ipam; /* --ipam, else NULL: see ctl_args_server() */
-	const char *lb;	  /* --lb, else NULL: see ctl_args_server() */
+	const char *nsp;   /* --nsp, else $STRAIT_NSP, else CTL_NSP_DEFAULT */
+	const char *ipam;  /* --ipam, else NULL: see ctl_server_of() */
+	const char *lb;	   /* --lb, else NULL: see ctl_server_of() */
+	const char *proxy; /* --proxy, else NULL: see ctl_server_of() */
 	bool json;
 	uint64_t timeout_ms; /* --timeout, default 5000 */
 	enum log_level log_level;
@@ -117,13 +117,6 @@ struct ctl_args {
 	bool bridge;
 };
 
-/* The server a command talks to, as main resolves it. */
-struct ctl_server {
-	const char *addr;   /* HOST:PORT, [IPV6]:PORT or HOST */
-	uint16_t port;	    /* when addr has none */
-	const char *option; /* "--nsp" or "--ipam", for messages */
-};
-
 /* Parses argv (argv[0] is skipped) into a. env_nsp is $STRAIT_NSP or NULL.
  * Returns 0, or -EINVAL with a one-line message naming the bad word or
  * value in err (no "straitctl: " prefix, no newline). With --help or
@@ -134,20 +127,6 @@ int ctl_args_parse(int argc, char **argv, const char *env_nsp,
 		   struct ctl_args *a, char *err, size_t errlen);
 
 void ctl_args_free(struct ctl_args *a);
-
-/* The server of a->cmd: --nsp for the nsp commands; --ipam, else
- * env_ipam ($STRAIT_IPAM or NULL) if not empty, else CTL_IPAM_DEFAULT for
- * the ipam ones. ($STRAIT_NSP is resolved by ctl_args_parse, whose
- * signature predates the ipam commands.) */
-void ctl_args_server(const struct ctl_args *a, const char *env_ipam,
-		     struct ctl_server *out);
-
-/* True for "ipam" and its commands. */
-bool ctl_cmd_is_ipam(enum ctl_cmd cmd);
-
-/* True for "lb" and its commands, whose server is --lb, else $STRAIT_LB
- * (main puts it into a->lb), else CTL_LB_DEFAULT. */
-bool ctl_cmd_is_lb(enum ctl_cmd cmd);
 
 /* "nsp register", "nsp", "ipam tree", or "" for CTL_CMD_NONE. */
 const char *ctl_cmd_name(enum ctl_cmd cmd);

@@ -1,7 +1,8 @@
 /* The commands straitctl runs, one struct ctl_command each (session.h).
  * The `nsp` group talks to strait-nsp (proto/nsp.proto), the `ipam` group
  * to strait-ipam (proto/ipam.proto), the `lb` group to strait-lb's control
- * socket (proto/lb.proto). */
+ * socket (proto/lb.proto), the `proxy` group to strait-proxy's local
+ * socket (proto/proxy.proto). */
 #ifndef STRAIT_CTL_COMMAND_H
 #define STRAIT_CTL_COMMAND_H
 
@@ -17,5 +18,6 @@ extern const struct ctl_command ctl_ipam_release;  /* per family */
 extern const struct ctl_command ctl_ipam_list;
 extern const struct ctl_command ctl_ipam_tree;
 extern const struct ctl_command ctl_lb_status; /* status, streams, flows */
+extern const struct ctl_command ctl_proxy_status;
 
 #endif

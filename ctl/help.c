@@ -2,22 +2,14 @@
  *
  * A command's help is its own parts (what it does, its options, its
  * output, examples) with the global options and the exit status, which
- * every command shares, printed between them. */
+ * every command shares, printed between them. The texts of the nsp and
+ * ipam groups are here; those of the local daemons' status commands are in
+ * help_lb.c and help_proxy.c. */
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "help.h"
-
-struct help {
-	const char *head;     /* name, usage, description */
-	bool group;	      /* a group's overview: head and examples only */
-	const char *shared;   /* options shared with other commands, or NULL */
-	const char *options;  /* the command's own options, or NULL */
-	const char *output;   /* "Output:" section, or NULL */
-	const char *exit_add; /* lines added to the exit status, or NULL */
-	const char *reasons;  /* "Refusals:" section, or NULL */
-	const char *examples;
-};
+#include "help_text.h"
 
 static const char global_options[] =
     "Global options (anywhere on the line):\n"
@@ -31,6 +23,10 @@ static const char global_options[] =
     "  --lb ADDR          strait-lb's control socket, for the lb commands:\n"
     "                     unix:PATH or HOST:PORT (default $STRAIT_LB, else\n"
     "                     unix:/run/strait/lb.sock)\n"
+    "  --proxy ADDR       strait-proxy's local socket, for the proxy\n"
+    "                     commands: unix:PATH or HOST:PORT (default\n"
+    "                     $STRAIT_PROXY, else unix:/run/strait/proxy.sock;\n"
+    "                     the proxy's own is proxy-<conduit>.sock there)\n"
     "  --json             JSON output (its shape is under Output in each\n"
     "                     command's help)\n"
     "  --timeout SECONDS  time to connect and get the answer (default 5;\n"
@@ -39,7 +35,7 @@ static const char global_options[] =
     "                     first connection (and --keep its registration\n"
     "                     and its final unregister).\n"
     "  --log-level LEVEL  error, warn (default), info or debug, on stderr\n"
-    "  -h, --help         this help; `straitctl nsp|ipam COMMAND --help`\n"
+    "  -h, --help         this help; `straitctl GROUP COMMAND --help`\n"
     "                     for a command\n"
     "  -V, --version      the version\n";
 
@@ -79,6 +75,7 @@ static const struct help help_main = {
 	    "  straitctl [global options] nsp COMMAND [options]\n"
 	    "  straitctl [global options] ipam COMMAND [options]\n"
 	    "  straitctl [global options] lb COMMAND [options]\n"
+	    "  straitctl [global options] proxy status [--json]\n"
 	    "\n"
 	    "NSP commands (strait-nsp: the registry and configuration "
 	    "hub):\n"
@@ -99,7 +96,10 @@ static const struct help help_main = {
 	    "LB commands (strait-lb, over its local control socket):\n"
 	    "  lb status       packets, drops by reason, queues, tables\n"
 	    "  lb streams      streams, targets and table balance\n"
-	    "  lb flows        flows and their match counters\n",
+	    "  lb flows        flows and their match counters\n"
+	    "\n"
+	    "Proxy commands (strait-proxy, over its local socket):\n"
+	    "  proxy status    bridge, pods, LB links, egress\n",
     .examples = "Examples:\n"
 		"  straitctl nsp list\n"
 		"  straitctl --nsp 10.0.0.1:7778 nsp watch --json\n"
@@ -110,8 +110,8 @@ static const struct help help_main = {
 		"      --conduit load-balancer --node node-1 --name pod-a\n"
 		"  straitctl --ipam 10.0.0.1:7777 ipam tree\n"
 		"\n"
-		"`straitctl nsp COMMAND --help` and `straitctl ipam COMMAND\n"
-		"--help` describe each command; docs/straitctl.md is the\n"
+		"`straitctl GROUP COMMAND --help` (GROUP nsp, ipam, lb or\n"
+		"proxy) describes each command; docs/straitctl.md is the\n"
 		"full reference.\n",
 };
 
@@ -535,76 +535,6 @@ static const struct help help_tree = {
 		"  straitctl ipam tree --trench trench-a --json\n",
 };
 
-static const struct help help_lb = {
-    .head = "straitctl lb - look into a running strait-lb\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl lb status     counters, queues, connection table, drops\n"
-	    "  straitctl lb streams    streams, their targets and table balance\n"
-	    "  straitctl lb flows      flows with their match counters\n",
-    .group = true,
-    .examples = "Examples:\n"
-		"  straitctl lb status\n"
-		"  straitctl --lb unix:/run/strait/lb-a.sock lb streams --json\n",
-};
-
-static const char lb_output[] =
-    "Output:\n"
-    "  A table, or with --json the whole status object of every lb command:\n"
-    "  {\"trench\", \"conduit\", \"nspConnected\", \"configRevision\",\n"
-    "   \"planeGeneration\", \"vips\": [...], \"streams\": [{\"name\",\n"
-    "   \"maxTargets\", \"markOffset\", \"tableSize\", \"slotsMin\",\n"
-    "   \"slotsMax\", \"targets\": [{\"identifier\", \"ips\", \"mark\",\n"
-    "   \"ready\", \"waiting\", \"slots\", \"packets\"}]}], \"flows\": [{\"name\",\n"
-    "   \"stream\", \"priority\", \"packets\"}], \"queues\": [...], \"accepted\",\n"
-    "   \"drops\": [{\"name\", \"value\"}], \"placed\": [...], \"conns\",\n"
-    "   \"connsCapacity\", \"lastError\"}\n"
-    "  (the fields of proto/lb.proto's StatusResponse, in camelCase)\n";
-
-static const struct help help_lb_status = {
-    .head = "straitctl lb status - the LB's counters\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl lb status\n"
-	    "\n"
-	    "Prints what the LB serves (trench, conduit, VIPs), whether NSP is\n"
-	    "connected, packets accepted and dropped by reason, what placed\n"
-	    "them (connection table, Maglev, fragment table), and per queue the\n"
-	    "packets read, the kernel's queue drops and the connection and\n"
-	    "fragment tables' occupancy.\n",
-    .output = lb_output,
-    .examples = "Examples:\n"
-		"  straitctl lb status\n",
-};
-
-static const struct help help_lb_streams = {
-    .head = "straitctl lb streams - streams, targets and table balance\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl lb streams\n"
-	    "\n"
-	    "One block per stream: its marks, its Maglev table size and balance\n"
-	    "(max/min slots over ready targets), then one line per target: its\n"
-	    "identifier, addresses, mark, slots and packets, or why it waits\n"
-	    "(not reachable, disabled, identifier out of range).\n",
-    .output = lb_output,
-    .examples = "Examples:\n"
-		"  straitctl lb streams\n",
-};
-
-static const struct help help_lb_flows = {
-    .head = "straitctl lb flows - flows and their match counters\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl lb flows\n"
-	    "\n"
-	    "One line per flow the LB classifies with: name, stream, priority\n"
-	    "and the packets classified into it since the LB started.\n",
-    .output = lb_output,
-    .examples = "Examples:\n"
-		"  straitctl lb flows\n",
-};
-
 static const struct help *help_of(enum ctl_cmd cmd)
 {
 	switch (cmd) {
@@ -631,13 +561,13 @@ static const struct help *help_of(enum ctl_cmd cmd)
 	case CTL_CMD_IPAM_TREE:
 		return &help_tree;
 	case CTL_CMD_LB:
-		return &help_lb;
 	case CTL_CMD_LB_STATUS:
-		return &help_lb_status;
 	case CTL_CMD_LB_STREAMS:
-		return &help_lb_streams;
 	case CTL_CMD_LB_FLOWS:
-		return &help_lb_flows;
+		return ctl_help_lb(cmd);
+	case CTL_CMD_PROXY:
+	case CTL_CMD_PROXY_STATUS:
+		return ctl_help_proxy(cmd);
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
@@ -723,14 +653,15 @@ const char *ctl_usage(enum ctl_cmd cmd)
 	case CTL_CMD_LB_STATUS:
 	case CTL_CMD_LB_STREAMS:
 	case CTL_CMD_LB_FLOWS:
-		return "Usage: straitctl [global options] lb "
-		       "status|streams|flows [--json]\n"
-		       "Try 'straitctl lb --help'.\n";
+		return ctl_usage_lb;
+	case CTL_CMD_PROXY:
+	case CTL_CMD_PROXY_STATUS:
+		return ctl_usage_proxy;
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
 	}
-	return "Usage: straitctl [global options] nsp|ipam|lb COMMAND "
+	return "Usage: straitctl [global options] nsp|ipam|lb|proxy COMMAND "
 	       "[options]\n"
 	       "Try 'straitctl --help'.\n";
 }

@@ -1,7 +1,7 @@
 /* straitctl: parse the command line, resolve the server's address, run
  * one command on one loop, unwind, exit with the command's code.
- * The commands live in nsp_*.c and ipam_*.c; docs/straitctl.md is the
- * reference. */
+ * The commands live in nsp_*.c, ipam_*.c, lb_status.c and proxy_status.c;
+ * docs/straitctl.md is the reference. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "command.h"
 #include "help.h"
 #include "log.h"
+#include "server.h"
 #include "session.h"
 #include "sockaddr.h"
 
@@ -42,12 +43,15 @@ static const struct ctl_command *command(enum ctl_cmd cmd)
 	case CTL_CMD_LB_STREAMS:
 	case CTL_CMD_LB_FLOWS:
 		return &ctl_lb_status;
+	case CTL_CMD_PROXY_STATUS:
+		return &ctl_proxy_status;
 	default:
 		return NULL;
 	}
 }
 
-/* Parses --nsp or --ipam. Returns 0 or an exit code, having said why. */
+/* Parses the server's address (--nsp, --ipam, --lb, --proxy). Returns 0 or
+ * an exit code, having said why. */
 static int resolve(const struct ctl_server *srv, struct sockaddr_storage *ss)
 {
 	int err = sockaddr_parse(srv->addr, srv->port, ss);
@@ -96,11 +100,13 @@ int main(int argc, char **argv)
 	 * as EPIPE from write(), not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
-	const char *env_lb = getenv("STRAIT_LB");
-	if (!args.lb && env_lb && *env_lb)
-		args.lb = env_lb;
+	const struct ctl_env env = {
+		.ipam = getenv("STRAIT_IPAM"),
+		.lb = getenv("STRAIT_LB"),
+		.proxy = getenv("STRAIT_PROXY"),
+	};
 	struct ctl_server srv;
-	ctl_args_server(&args, getenv("STRAIT_IPAM"), &srv);
+	ctl_server_of(&args, &env, &srv);
 	struct sockaddr_storage addr;
 	code = resolve(&srv, &addr);
 	if (code)
