@@ -246,5 +246,6 @@ void tgt_metrics_collect(struct buf *out, void *data)
 		"Route, rule or address changes the kernel refused.",
 		st->net_failures);
 	if (a->control)
-		rpc_server_write_metrics(a->control, "strait_target", out);
+		rpc_server_write_metrics(a->control, "strait_target_control",
+					 out);
 }
