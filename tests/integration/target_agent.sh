@@ -5,9 +5,11 @@
 #   root ns:   strait-nsp  unix:$WORK/nsp.sock   (config $WORK/cfg)
 #              strait-ipam unix:$WORK/ipam.sock
 #   $P-n1:     strait-proxy trench-a/c1, bridge stb-c1,
-#              local unix:$WORK/proxy-c1.sock (no proxy for conduit c2)
+#              local unix:$WORK/proxy-c1.sock
+#   $P-n2:     for a while, strait-proxy trench-a/c2 (egress table 201,
+#              unix:$WORK/proxy-c2.sock)
 #                 |  veth (made by the proxy)  |
-#   $P-p1:     st0 + lo (VIPs)      $P-p2: st0 + lo (VIPs)
+#   $P-p1:     st0 + lo (VIPs)      $P-p2: st0 (c1), st1 (c2) + lo (VIPs)
 #              strait-target daemon --pod p1 / p2
 #              (control unix:$WORK/p1.sock, unix:$WORK/p2.sock)
 #
@@ -29,7 +31,7 @@ destroy() {
   local ns
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  for ns in n1 "${PODS[@]}" x; do ip netns del "$P-$ns" 2>/dev/null || true; done
+  for ns in n1 n2 "${PODS[@]}" x; do ip netns del "$P-$ns" 2>/dev/null || true; done
 }
 trap 'rc=$?; set +e; destroy; (exit $rc); cleanup' EXIT
 ip netns add "$P-x" 2>/dev/null || skip "cannot create network namespaces"
@@ -99,13 +101,18 @@ wait_for 10 "strait-nsp" nspctl nsp list
 PIDS+=("$!")
 wait_for 10 "strait-ipam" "$BIN/straitctl" --ipam "unix:$WORK/ipam.sock" ipam tree
 
+# start_proxy [CONDUIT NODE]: the proxy of c1 in n1 (sets PROXY_PID), or
+# of another conduit (sets PROXY2_PID).
 start_proxy() {
-  ip netns exec "$P-n1" "$BIN/strait-proxy" --trench trench-a --conduit c1 --node n1 \
-    --nsp "unix:$WORK/nsp.sock" --ipam "unix:$WORK/ipam.sock" \
-    --local "unix:$WORK/proxy-c1.sock" --store "$WORK/proxy.db" -m off \
-    >>"$WORK/proxy.log" 2>&1 &
-  PROXY_PID=$!; PIDS+=("$PROXY_PID")
-  wait_for 10 "strait-proxy" proxyctl proxy status
+  local c=${1:-c1} node=${2:-n1} table=200
+  [ "$c" = c1 ] || table=201
+  ip netns exec "$P-$node" "$BIN/strait-proxy" --trench trench-a --conduit "$c" --node "$node" \
+    --nsp "unix:$WORK/nsp.sock" --ipam "unix:$WORK/ipam.sock" --table "$table" \
+    --local "unix:$WORK/proxy-$c.sock" --store "$WORK/proxy-$c.db" -m off \
+    >>"$WORK/proxy-$c.log" 2>&1 &
+  if [ "$c" = c1 ]; then PROXY_PID=$!; else PROXY2_PID=$!; fi
+  PIDS+=("$!")
+  wait_for 10 "strait-proxy of $c" "$BIN/straitctl" --proxy "unix:$WORK/proxy-$c.sock" proxy status
 }
 declare -A AGENT=()
 start_agent() { # POD [NSP-ADDRESS]
@@ -229,6 +236,33 @@ topen p1 c1 s2
 [ "$(links p1 | wc -l)" -eq 1 ] || fail "p1 has $(links p1 | wc -l) links for one conduit"
 [ "$(proxy_pods)" = "p1 p2" ] || fail "the proxy holds $(proxy_pods)"
 ok "a second stream shares the conduit's link; identifiers are the lowest free"
+
+# ---- a second conduit: its own link, table and rules ----
+
+# c2's proxy runs in a namespace of its own: two proxies in one node
+# namespace both name a pod's bridge port stv<hash of the pod>, so the
+# second replaces the first one's link (a strait-proxy issue, reported).
+ip netns add "$P-n2"
+ip -n "$P-n2" link set lo up
+start_proxy c2 n2
+topen p2 c2 t1
+[ $RC -eq 0 ] && grep -q 'identifier 1,' <<<"$OUT" || fail "p2 open c2/t1: exit $RC: $OUT $ERR"
+L=$(links p2)
+grep -q ': st0@' <<<"$L" && grep -q ': st1@' <<<"$L" || fail "p2's links for two conduits: $L"
+has_rule p2 198.18.100.1 4000 && has_rule p2 198.18.100.1 4001 || fail "p2's rules for two conduits: $(rules p2)"
+S=$(status_json p2)
+GW4C2=$(jq -r '.conduits[] | select(.conduit == "c2") | .gateways[0]' <<<"$S")
+R4=$(ip -n "$P-p2" route show table 4001)
+grep -q "^default via $GW4C2 dev st1" <<<"$R4" || fail "table 4001: $R4 (gateway $GW4C2)"
+tclose p2 c2 t1
+[ $RC -eq 0 ] || fail "p2 close c2/t1: exit $RC: $ERR"
+L=$(links p2)
+grep -q ': st1@' <<<"$L" && fail "st1 stays after c2's last stream closed: $L"
+has_rule p2 198.18.100.1 4001 && fail "c2's rule stays: $(rules p2)"
+has_rule p2 198.18.100.1 4000 || fail "closing c2 took c1's rule"
+lo_has p2 198.18.100.1/32 || fail "closing c2 took a VIP that c1 still holds"
+kill -TERM "$PROXY2_PID"; wait "$PROXY2_PID" 2>/dev/null || true
+ok "a second conduit: link st1, table 4001, its own rules; closing it leaves c1's VIPs and rules"
 
 # ---- VIPs follow the configuration ----
 
