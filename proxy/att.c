@@ -37,12 +37,16 @@ struct proxy_att *proxy_att_new(struct proxy *p, enum proxy_kind kind,
 	a->state = ATT_NEW;
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	snprintf(a->netns, sizeof(a->netns), "%s", netns);
+	/* Keyed by trench and conduit too: the proxies of two conduits
+	 * share the node's namespace (and an LB's). */
+	char key[256];
+	snprintf(key, sizeof(key), "%s/%s/%s", p->opt->trench,
+		 p->opt->conduit, name);
 	if (kind == PROXY_POD) {
-		proxy_link_name("stv", name, a->port);
+		proxy_link_name("stv", key, a->port);
 		snprintf(a->ifname, sizeof(a->ifname), "st0");
 	} else {
-		proxy_link_name("stl", name, a->port);
-		char key[256];
+		proxy_link_name("stl", key, a->port);
 		snprintf(key, sizeof(key), "%s/%s/%s", p->opt->trench,
 			 p->opt->conduit, p->opt->node);
 		proxy_link_name("stp", key, a->ifname);
