@@ -101,11 +101,13 @@ void proxy_att_answer(struct proxy *p, struct proxy_att *a)
 	}
 }
 
+/* The same namespace, whatever the path: a restarted agent names it by
+ * its own pid (/proc/PID/ns/net), which is another path to the same
+ * namespace. */
 static bool same_namespace(const struct proxy_att *a, const char *netns)
 {
 	uint64_t dev, ino;
-	return strcmp(a->netns, netns) == 0 &&
-	       proxy_netns_id(netns, &dev, &ino) == 0 && dev == a->ns_dev &&
+	return proxy_netns_id(netns, &dev, &ino) == 0 && dev == a->ns_dev &&
 	       ino == a->ns_ino;
 }
 
@@ -147,6 +149,10 @@ static void attach(struct rpc_call *call, const ProtobufCMessage *msg,
 	if (a && !a->gone && a->state == ATT_LINKED &&
 	    same_namespace(a, req->netns) && strcmp(a->ifname, ifname) == 0 &&
 	    port_up(p, a)) {
+		if (strcmp(a->netns, req->netns) != 0) {
+			snprintf(a->netns, sizeof(a->netns), "%s", req->netns);
+			proxy_store_put(p, a);
+		}
 		p->stats.attach_ok++;
 		reply_linked(p, a, call, false);
 		return;
