@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -322,36 +320,12 @@ static int parse(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The control socket's directory, made for the default path. */
-static void make_parent(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family != AF_UNIX)
-		return;
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(dir, sizeof(dir), "%s", ((const struct sockaddr_un *)ss)->sun_path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("control: cannot create %s: %s", dir, strerror(errno));
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct lb *lb = h->data;
 	log_info("%s: stopping", strsignal(signum));
 	lb->exit_code = STRAIT_EXIT_OK;
 	uv_stop(lb->loop);
-}
-
-static int addr_opt(const char *opt, const char *text, uint16_t port,
-		    struct sockaddr_storage *ss)
-{
-	if (sockaddr_parse(text, port, ss) == 0)
-		return 0;
-	fprintf(stderr, PROG ": %s '%s' is not an address\n", opt, text);
-	return -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -381,11 +355,13 @@ int main(int argc, char **argv)
 	struct sockaddr_storage nsp_addr, control_addr, metrics_addr;
 	bool control_on = strcmp(opt->control, "off") != 0;
 	bool metrics_on = strcmp(opt->metrics, "off") != 0;
-	if (addr_opt("--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
+	if (daemon_address(PROG, "--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
 	    (control_on &&
-	     addr_opt("--control", opt->control, 0, &control_addr) < 0) ||
+	     daemon_address(PROG, "--control",
+			    opt->control, 0, &control_addr) < 0) ||
 	    (metrics_on &&
-	     addr_opt("--metrics", opt->metrics, 9779, &metrics_addr) < 0))
+	     daemon_address(PROG, "--metrics",
+			    opt->metrics, 9779, &metrics_addr) < 0))
 		return STRAIT_EXIT_USAGE;
 
 	char err[1024];
@@ -436,7 +412,7 @@ int main(int argc, char **argv)
 
 	int e;
 	if (control_on) {
-		make_parent(&control_addr);
+		daemon_make_socket_dir(&control_addr);
 		e = lb_control_start(&lb, (struct sockaddr *)&control_addr);
 		if (e < 0) {
 			log_error("cannot serve the control socket %s: %s",

@@ -4,6 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "log.h"
+#include "sockaddr.h"
 
 int daemon_number(const char *prog, const char *opt, const char *text,
 		  uint64_t lo, uint64_t hi, uint64_t *out)
@@ -67,4 +73,31 @@ int daemon_check(const char *prog, const struct daemon_common *d)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int daemon_address(const char *prog, const char *opt, const char *text,
+		   uint16_t port, struct sockaddr_storage *ss)
+{
+	if (sockaddr_parse(text, port, ss) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s '%s' is not an address\n", prog, opt, text);
+	return -EINVAL;
+}
+
+void daemon_make_parent(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 256];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
+void daemon_make_socket_dir(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_UNIX)
+		daemon_make_parent(((const struct sockaddr_un *)ss)->sun_path);
 }

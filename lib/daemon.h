@@ -61,6 +61,22 @@ int daemon_number(const char *prog, const char *opt, const char *text,
 int daemon_option(const char *prog, int c, const char *arg,
 		  struct daemon_common *d);
 
+struct sockaddr_storage;
+
+/* Parses an address option (lib/sockaddr.h forms, default port for a bare
+ * host). On a bad value prints "PROG: OPT 'TEXT' is not an address" and
+ * returns -EINVAL. */
+int daemon_address(const char *prog, const char *opt, const char *text,
+		   uint16_t port, struct sockaddr_storage *ss);
+
+/* Creates the directory that holds path (its last level only, mode 0755)
+ * for a default such as /run/strait/x.sock or /var/lib/strait/x.db; logs
+ * a warning when it cannot (the open that follows then says why). */
+void daemon_make_parent(const char *path);
+
+/* daemon_make_parent() for a Unix socket's path; nothing for others. */
+void daemon_make_socket_dir(const struct sockaddr_storage *ss);
+
 /* Checks the shared options together (--dead above --keepalive). Returns
  * 0 or -EINVAL after printing why. */
 int daemon_check(const char *prog, const struct daemon_common *d);

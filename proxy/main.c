@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -332,33 +330,12 @@ static void teardown(struct proxy *p)
 
 /* ---- start and stop ---- */
 
-static void make_parent(const char *path)
-{
-	char dir[320];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("cannot create %s: %s", dir, strerror(errno));
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct proxy *p = h->data;
 	log_info("%s: stopping", strsignal(signum));
 	p->exit_code = STRAIT_EXIT_OK;
 	uv_stop(p->loop);
-}
-
-static int addr_opt(const char *opt, const char *text, uint16_t port,
-		    struct sockaddr_storage *ss)
-{
-	if (sockaddr_parse(text, port, ss) == 0)
-		return 0;
-	fprintf(stderr, PROG ": %s '%s' is not an address\n", opt, text);
-	return -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -382,11 +359,12 @@ int main(int argc, char **argv)
 
 	struct sockaddr_storage nsp_addr, ipam_addr, local_addr, metrics_addr;
 	bool metrics_on = strcmp(opt->metrics, "off") != 0;
-	if (addr_opt("--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
-	    addr_opt("--ipam", opt->ipam, 7777, &ipam_addr) < 0 ||
-	    addr_opt("--local", opt->local, 0, &local_addr) < 0 ||
+	if (daemon_address(PROG, "--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
+	    daemon_address(PROG, "--ipam", opt->ipam, 7777, &ipam_addr) < 0 ||
+	    daemon_address(PROG, "--local", opt->local, 0, &local_addr) < 0 ||
 	    (metrics_on &&
-	     addr_opt("--metrics", opt->metrics, 9780, &metrics_addr) < 0))
+	     daemon_address(PROG, "--metrics",
+			    opt->metrics, 9780, &metrics_addr) < 0))
 		return STRAIT_EXIT_USAGE;
 
 	uv_loop_t loop;
@@ -398,7 +376,7 @@ int main(int argc, char **argv)
 	};
 	char err[512];
 	int rc = STRAIT_EXIT_STATE;
-	make_parent(opt->store);
+	daemon_make_parent(opt->store);
 	if (proxy_store_open(&p, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		goto out_loop;
@@ -426,8 +404,7 @@ int main(int argc, char **argv)
 
 	rc = STRAIT_EXIT_LISTEN;
 	struct metrics_server *ms = NULL;
-	if (local_addr.ss_family == AF_UNIX)
-		make_parent(((struct sockaddr_un *)&local_addr)->sun_path);
+	daemon_make_socket_dir(&local_addr);
 	e = proxy_local_start(&p, (struct sockaddr *)&local_addr);
 	if (e < 0) {
 		log_error("cannot serve the local API on %s: %s", opt->local,

@@ -9,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "agent.h"
 #include "cli.h"
@@ -184,31 +182,6 @@ static int parse_daemon(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int addr_opt(const char *opt, const char *text, uint16_t port,
-		    struct sockaddr_storage *ss)
-{
-	if (sockaddr_parse(text, port, ss) == 0)
-		return 0;
-	fprintf(stderr, PROG ": %s '%s' is not an address\n", opt, text);
-	return -EINVAL;
-}
-
-/* The control socket's directory, made for the default path. */
-static void make_parent(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family != AF_UNIX)
-		return;
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	snprintf(dir, sizeof(dir), "%s",
-		 ((const struct sockaddr_un *)ss)->sun_path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("control: cannot create %s: %s", dir, strerror(errno));
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct target_agent *a = h->data;
@@ -227,10 +200,12 @@ static int run_daemon(struct options *o)
 	const struct target_options *opt = &o->t;
 	struct sockaddr_storage nsp_addr, control_addr, metrics_addr;
 	bool metrics_on = strcmp(opt->metrics, "off") != 0;
-	if (addr_opt("--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
-	    addr_opt("--control", opt->control, 0, &control_addr) < 0 ||
+	if (daemon_address(PROG, "--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
+	    daemon_address(PROG, "--control",
+			   opt->control, 0, &control_addr) < 0 ||
 	    (metrics_on &&
-	     addr_opt("--metrics", opt->metrics, 9781, &metrics_addr) < 0))
+	     daemon_address(PROG, "--metrics",
+			    opt->metrics, 9781, &metrics_addr) < 0))
 		return STRAIT_EXIT_USAGE;
 	log_init("target", o->common.level);
 	/* A peer gone mid-write must be an EPIPE from write(), not a
@@ -266,7 +241,7 @@ static int run_daemon(struct options *o)
 	if (tgt_agent_init(&a) < 0)
 		goto out_loop;
 	rc = STRAIT_EXIT_LISTEN;
-	make_parent(&control_addr);
+	daemon_make_socket_dir(&control_addr);
 	int e = tgt_control_start(&a, (struct sockaddr *)&control_addr);
 	if (e < 0) {
 		log_error("cannot serve the control socket %s: %s",
