@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The strait demo (make demo). For now it shows strait-nsp, the registry and
-# configuration hub, doing what the other daemons will rely on: atomic
+# The registry's demo (the first `make demo`; the main demo is now
+# scripts/demo.sh). It shows strait-nsp, the registry and configuration
+# hub, doing what the other daemons rely on: atomic
 # identifiers, leases, live watches that survive a crash of NSP, and a
 # configuration reloaded from a Meridio-style ConfigMap directory.
 # Everything runs on loopback and is removed on exit, also on Ctrl-C.
