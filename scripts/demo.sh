@@ -162,7 +162,6 @@ stop_client() { # NAME
 	kill -TERM "$CLUSTER_TRAFFIC_PID"
 	wait "$CLUSTER_TRAFFIC_PID" || fail "the traffic client $1 failed: $(tail -n 3 "$WORK/$1.log")"
 }
-SRC4=$(cluster_sources 4) SRC6=$(cluster_sources 6)
 RATE=$((CONNS * 10))
 
 echo "${B}strait demo${N}: $LBS load balancers, $NODES nodes x $TARGETS targets, one client; namespaces $P-*"
@@ -176,6 +175,7 @@ say "proxy bridge -> pods; replies leave the pods through their proxy, which spr
 say "them over every LB. NSP (registry, configuration) and IPAM (addresses) listen"
 say "on Unix sockets: $WORK/nsp.sock, $WORK/ipam.sock."
 cluster_start --lbs "$LBS" --nodes "$NODES" --targets "$TARGETS"
+SRC4=$(cluster_sources 4) SRC6=$(cluster_sources 6)
 result "up in $(elapsed): $(cluster_names | wc -l) namespaces"
 cluster_names | sed "s/^$P-//" | sort -V | awk -v p="$P" '
 	/^c$/ {c="client"} /^g$/ {g="gateway"} /^lb/ {lb=lb" "$0} /^n[0-9]+$/ {n=n" "$0} /p/ {pod=pod" "$0}
@@ -184,8 +184,9 @@ say "Each LB registered itself in NSP as a FRONTEND of conduit c1, naming its na
 run "$BIN/straitctl" nsp list --type frontend
 say "Each node's proxy took a node prefix and a bridge address from IPAM:"
 run "$BIN/straitctl" ipam tree --trench trench-a
-say "... and linked every LB into its bridge stb-c1 (node n1):"
-in_ns n1 ip -br addr show
+say "... and linked every LB into its bridge stb-c1, with an address of its node's"
+say "prefix on the LB's end (node n1; the pods come next):"
+run "$BIN/straitctl" --proxy "unix:$WORK/n1/proxy-c1.sock" proxy status
 say "The gateway routes the VIPs over every LB (multipath, hashed by ports):"
 in_ns g ip route show 198.18.100.0/24
 
@@ -283,7 +284,8 @@ ADD_LOST=$(st scale .lost)
 result "$NEW is in every LB's table ($((SECONDS - t)) s); connections lost meanwhile: $ADD_LOST (the LBs' connection tables keep established flows where they are)"
 
 GONE=n${NODES}p$TARGETS
-on_gone=$(st scale ".hosts.$GONE.lasting // 0")
+cp "$WORK/scale.status" "$WORK/scale-before.json"
+on_gone=$(jq ".hosts.$GONE.lasting // 0" "$WORK/scale-before.json")
 say "$GONE, which holds $on_gone of the connections, closes its stream:"
 show ip netns exec "$P-$GONE" "$BIN/strait-target" close --trench trench-a --conduit c1 --stream s1 \
 	--control "unix:$WORK/$GONE.sock"
@@ -295,7 +297,7 @@ wait_for 30 "the lost connections replaced" st_is scale .connected "$CONNS"
 answered_more scale "$RATE"
 stop_client scale
 DEL_LOST=$(($(jq .lost "$WORK/scale.json") - ADD_LOST))
-hosts_table "$CONNS connections, 1 added, 1 removed=$WORK/scale.json"
+hosts_table "before $GONE closed=$WORK/scale-before.json" "at the end=$WORK/scale.json"
 result "pod added: $ADD_LOST connections lost; $GONE removed: $DEL_LOST lost, it held $on_gone ($((SECONDS - t)) s to reconnect them elsewhere)"
 result "$(summary "$WORK/scale.json")"
 
