@@ -300,6 +300,16 @@ DEL_LOST=$(($(jq .lost "$WORK/scale.json") - ADD_LOST))
 hosts_table "before $GONE closed=$WORK/scale-before.json" "at the end=$WORK/scale.json"
 result "pod added: $ADD_LOST connections lost; $GONE removed: $DEL_LOST lost, it held $on_gone ($((SECONDS - t)) s to reconnect them elsewhere)"
 result "$(summary "$WORK/scale.json")"
+say "New connections reach every target still in s1 (a short run of 200):"
+cluster_traffic fresh --address "$CLUSTER_VIP4:5003" --protocol tcp --connections 200 \
+	--rate 2000 --duration 2 --sources "$SRC4"
+wait "$CLUSTER_TRAFFIC_PID" || fail "the client failed: $(tail -n 3 "$WORK/fresh.log")"
+result "served by: $(jq -r '.hosts | to_entries | map("\(.key) \(.value.connections)") | join(", ")' "$WORK/fresh.json"); failed connects $(jq .failed_connects "$WORK/fresh.json")"
+for pod in $(cluster_pods); do
+	[ "$pod" = "$GONE" ] && continue
+	[ "$(jq --arg h "$pod" '.hosts[$h].connections // 0' "$WORK/fresh.json")" -gt 0 ] ||
+		fail "$pod, still in s1, serves no new connection after $GONE left: node n$(_cluster_node_of "$pod") blackholes it"
+done
 
 # ---- 6 ----------------------------------------------------------------
 if [ "$LBS" -ge 2 ]; then
