@@ -277,6 +277,13 @@ int rtnl_veth_add(struct rtnl *r, const char *name, const char *peer,
 /* Deletes the link (a veth's peer goes with it). -ENODEV when absent. */
 int rtnl_link_del(struct rtnl *r, int ifindex, char *err, size_t errlen);
 
+/* Sets the link's MAC address. A bridge given its address this way keeps
+ * it; left alone, a bridge takes the lowest MAC of its ports and changes it
+ * when that port goes, which strands every neighbour cache that holds the
+ * bridge's address. */
+int rtnl_link_set_mac(struct rtnl *r, int ifindex, const uint8_t mac[6],
+		      char *err, size_t errlen);
+
 /* Makes ifindex a port of the bridge master (0: of no bridge). The kernel
  * releases the link from its previous bridge first, so after a failure
  * (master is no bridge: -EOPNOTSUPP) it may be a port of none. */

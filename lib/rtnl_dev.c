@@ -244,3 +244,18 @@ int rtnl_link_set_master(struct rtnl *r, int ifindex, int master, char *err,
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	return rtnl_talk(r, NULL, NULL, "link set master", err, errlen);
 }
+
+int rtnl_link_set_mac(struct rtnl *r, int ifindex, const uint8_t mac[6],
+		      char *err, size_t errlen)
+{
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	if (ifindex <= 0)
+		return errtext(-EINVAL, err, errlen,
+			       "link set address: bad ifindex");
+	nlh = rtnl_msg(r, RTM_NEWLINK, 0, sizeof(*ifi), (void **)&ifi);
+	ifi->ifi_index = ifindex;
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	return rtnl_talk(r, NULL, NULL, "link set address", err, errlen);
+}

@@ -102,3 +102,15 @@ int proxy_mac_parse(const char *s, uint8_t mac[6])
 		mac[i] = (uint8_t)v[i];
 	return 0;
 }
+
+void proxy_bridge_mac(const char *trench, const char *conduit,
+		      const char *node, uint8_t mac[6])
+{
+	char key[3 * (PROXY_NAME_MAX + 1) + 8];
+	int n = snprintf(key, sizeof(key), "%.64s/%.64s/%.64s", trench,
+			 conduit, node);
+	uint64_t h = XXH64(key, (size_t)n, NAME_SEED);
+	mac[0] = 0x02; /* locally administered, unicast */
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}

@@ -52,6 +52,12 @@ int proxy_node_init(struct proxy *p, char *err, size_t len)
 		return rc;
 	}
 	p->bridge_ifindex = li.ifindex;
+	/* A fixed MAC: the bridge must not take its ports' (see rtnl.h). */
+	uint8_t mac[6];
+	proxy_bridge_mac(p->opt->trench, p->opt->conduit, p->opt->node, mac);
+	if (memcmp(li.mac, mac, 6) != 0 &&
+	    (rc = rtnl_link_set_mac(p->rtnl, li.ifindex, mac, err, len)) < 0)
+		return rc;
 	return rtnl_link_set_up(p->rtnl, li.ifindex, true, err, len);
 }
 

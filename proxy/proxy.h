@@ -149,6 +149,10 @@ void proxy_lb_name(char *const *ips, size_t n, char out[PROXY_NAME_MAX + 8]);
 /* 0 when ifname is a valid interface name (1..15 bytes, no '/', spaces
  * or ':'), else -EINVAL. */
 int proxy_check_ifname(const char *ifname);
+/* The bridge's MAC: locally administered (02:...), from a hash of the
+ * trench, conduit and node, so a restarted proxy sets the same one. */
+void proxy_bridge_mac(const char *trench, const char *conduit,
+		      const char *node, uint8_t mac[6]);
 void proxy_mac_format(const uint8_t mac[6], char out[18]);
 int proxy_mac_parse(const char *s, uint8_t mac[6]);
 

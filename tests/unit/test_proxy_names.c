@@ -94,6 +94,18 @@ static void macs_round_trip(void **state)
 			 -EINVAL);
 }
 
+static void bridge_macs(void **state)
+{
+	(void)state;
+	uint8_t a[6], b[6], c[6];
+	proxy_bridge_mac("trench-a", "c1", "n1", a);
+	proxy_bridge_mac("trench-a", "c1", "n1", b);
+	proxy_bridge_mac("trench-a", "c1", "n2", c);
+	assert_memory_equal(a, b, 6);
+	assert_memory_not_equal(a, c, 6);
+	assert_int_equal(a[0], 0x02); /* locally administered unicast */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +114,7 @@ int main(void)
 		cmocka_unit_test(lb_names_ignore_order),
 		cmocka_unit_test(names_checked),
 		cmocka_unit_test(macs_round_trip),
+		cmocka_unit_test(bridge_macs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
