@@ -75,6 +75,9 @@
 #   cluster_pod_del POD          the agent stopped (SIGTERM: it closes its
 #                                streams), the pod's namespace deleted
 #   cluster_target_start POD / cluster_target_kill POD [SIGNAL=KILL]
+#                                a started agent has no stream open (it
+#                                clears what an earlier one left in the
+#                                pod): cluster_open again after a restart
 #   cluster_proxy_start J / cluster_proxy_kill J [SIGNAL=KILL]
 #   cluster_lb_start I / cluster_lb_kill I [SIGNAL=KILL]
 #   cluster_gw_withdraw I / cluster_gw_restore I
@@ -187,18 +190,30 @@ cluster_init() { # NAME
 }
 
 cluster_destroy() { # [P]
-	local p=${1:-$CLUSTER_P} ns names pids end
+	local p=${1:-$CLUSTER_P} ns names pods=() rest=()
 	[ -n "$p" ] || return 0
 	names=$(cluster_names "$p")
 	[ -n "$names" ] || return 0
-	# Agents first (they unregister and detach while the proxies run),
-	# then everything else.
 	for ns in $names; do
+		if [[ $ns =~ p[0-9]+$ ]]; then pods+=("$ns"); else rest+=("$ns"); fi
+	done
+	# The pods first: their agents unregister and detach while NSP and the
+	# proxies still answer; then the nodes, LBs, client and gateway.
+	_cluster_stop_ns "${pods[@]}"
+	_cluster_stop_ns "${rest[@]}"
+	for ns in $names; do ip netns del "$ns" 2>/dev/null || true; done
+	return 0
+}
+
+# SIGTERM to every process in the namespaces, SIGKILL to those left after 2 s.
+_cluster_stop_ns() { # NS...
+	local ns pids end
+	for ns in "$@"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null) || true
 		[ -n "$pids" ] && { kill -TERM $pids 2>/dev/null || true; }
 	done
 	end=$((SECONDS + 2))
-	for ns in $names; do
+	for ns in "$@"; do
 		while pids=$(ip netns pids "$ns" 2>/dev/null) && [ -n "$pids" ]; do
 			if [ $SECONDS -ge $end ]; then
 				kill -KILL $pids 2>/dev/null || true
@@ -208,8 +223,6 @@ cluster_destroy() { # [P]
 			sleep 0.05
 		done
 	done
-	for ns in $names; do ip netns del "$ns" 2>/dev/null || true; done
-	return 0
 }
 
 # A new namespace with lo up, rp_filter off and no DAD, before any link.
