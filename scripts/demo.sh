@@ -196,8 +196,9 @@ say "Each pod's agent (strait-target, Meridio's TAPA) attaches to its node's pro
 say "gets an identifier from NSP, puts the VIPs on its lo and registers:"
 show ip netns exec "$P-n1p1" "$BIN/strait-target" open --trench trench-a --conduit c1 --stream s1 \
 	--control "unix:$WORK/n1p1.sock"
+t=$SECONDS
 cluster_open_all s1
-result "$(cluster_pods | wc -l) targets ready on every LB ($(elapsed))"
+result "$(cluster_pods | wc -l) targets ready on every LB ($((SECONDS - t)) s)"
 in_ns n1p1 ip -br addr show
 say "Every LB has the same Maglev table over the same targets:"
 run "$BIN/straitctl" --lb "unix:$WORK/lb1.sock" lb streams
@@ -327,7 +328,10 @@ if [ "$LBS" -ge 2 ]; then
 	result "$CONNS connected; LB $LBS carried $(($(accepted "$LBS") - before)) packets in the last second"
 	show kill -9 "${CLUSTER_PID[lb$LBS]}" "  # strait-lb in $P-lb$LBS"
 	cluster_lb_kill "$LBS"
-	show ip netns exec "$P-g" ip route replace 198.18.100.0/24 '<the other LBs>'
+	nh=
+	for ((i = 1; i < LBS; i++)); do nh+=" nexthop via $(cluster_lb_addr "$i")"; done
+	[ "$LBS" -eq 2 ] && nh=" via $(cluster_lb_addr 1)"
+	show ip netns exec "$P-g" ip route replace 198.18.100.0/24"$nh"
 	cluster_gw_withdraw "$LBS"
 	in_ns g ip route show 198.18.100.0/24
 	t=$SECONDS
