@@ -184,8 +184,10 @@ int traffic_conn_answer(struct traffic_stats *s, struct traffic_conn *c,
 	} else if (!same_name(&s->hosts[c->host], a)) {
 		moved = 1;
 	}
+	/* drops_in_row is left to traffic_conn_expire, which walks the
+	 * requests in sequence order: a late answer to a later request must
+	 * not hide drops before it. */
 	p->answered = true;
-	c->drops_in_row = 0;
 	s->received++;
 	if (a->intact)
 		s->intact++;

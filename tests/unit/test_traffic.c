@@ -357,6 +357,33 @@ static void test_drops_end_connection(void **state)
 	traffic_stats_free(&s);
 }
 
+/* An answer to a later request does not undo drops before it: drops
+ * are counted in sequence order (docs/traffic.md, "3 drops in a row"). */
+static void test_late_answer_keeps_drops(void **state)
+{
+	(void)state;
+	struct traffic_stats s;
+	struct traffic_conn c;
+	traffic_stats_init(&s);
+	assert_int_equal(traffic_conn_init(&c, 10), 0);
+
+	connect_to(&s, &c, "alpha", 0);
+	uint64_t q[4];
+	for (int i = 0; i < 4; i++)
+		q[i] = send_at(&s, &c, 100 + i);
+	assert_int_equal(traffic_conn_expire(&s, &c, 2100, 2000), 0);
+	assert_int_equal(c.drops_in_row, 1);
+	answer_ok(&s, &c, "alpha", q[3]);
+	assert_int_equal(c.drops_in_row, 1);
+	/* q1 and q2 time out: q0..q2 are three in a row. */
+	assert_int_equal(traffic_conn_expire(&s, &c, 2102, 2000), 1);
+	assert_int_equal(s.lost, 1);
+	assert_int_equal(s.dropped, 3);
+
+	traffic_conn_free(&c);
+	traffic_stats_free(&s);
+}
+
 /* Ending before the first answer is a failed connect, not a loss. */
 static void test_failed_connects(void **state)
 {
@@ -534,6 +561,7 @@ int main(void)
 	    cmocka_unit_test(test_first_answer_names_host),
 	    cmocka_unit_test(test_move_is_lost),
 	    cmocka_unit_test(test_drops_end_connection),
+	    cmocka_unit_test(test_late_answer_keeps_drops),
 	    cmocka_unit_test(test_failed_connects),
 	    cmocka_unit_test(test_stale_and_window),
 	    cmocka_unit_test(test_corrupt_answers),
