@@ -251,6 +251,13 @@ static void pass(struct proxy *p)
 {
 	bool ipam_up = rpc_client_connected(p->ipam);
 	struct proxy_att *next;
+	/* A departing LB leaves the egress route before its link goes, so
+	 * that no reply is routed into a link that no longer exists. */
+	for (struct proxy_att *a = p->atts; a; a = a->next)
+		if (a->gone && a->kind == PROXY_LB && a->state == ATT_LINKED) {
+			proxy_egress_update(p);
+			break;
+		}
 	for (struct proxy_att *a = p->atts; a; a = next) {
 		next = a->next;
 		if (a->gone) {
@@ -399,7 +406,9 @@ int main(int argc, char **argv)
 	uv_timer_init(&loop, &p.pass_timer);
 	uv_timer_init(&loop, &p.sweep_timer);
 	uv_timer_init(&loop, &p.refresh_timer);
+	uv_timer_init(&loop, &p.announce_timer);
 	p.pass_timer.data = p.sweep_timer.data = p.refresh_timer.data = &p;
+	p.announce_timer.data = &p;
 	proxy_node_sweep(&p); /* adopt or drop what the store remembers */
 
 	rc = STRAIT_EXIT_LISTEN;
@@ -449,6 +458,7 @@ int main(int argc, char **argv)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
 	uv_timer_stop(&p.sweep_timer);
 	uv_timer_stop(&p.refresh_timer);
+	uv_timer_stop(&p.announce_timer);
 	if (o.teardown)
 		teardown(&p);
 	proxy_nsp_stop(&p);
@@ -463,6 +473,7 @@ out_timers:
 	uv_close((uv_handle_t *)&p.pass_timer, NULL);
 	uv_close((uv_handle_t *)&p.sweep_timer, NULL);
 	uv_close((uv_handle_t *)&p.refresh_timer, NULL);
+	uv_close((uv_handle_t *)&p.announce_timer, NULL);
 out_rtnl:
 	rtnl_close(p.rtnl);
 out_atts:

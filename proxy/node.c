@@ -177,17 +177,11 @@ static void flush_lb(struct proxy *p, const struct proxy_att *lb)
 	close(nsfd);
 }
 
-void proxy_node_neigh(struct proxy *p, struct proxy_att *a, int far_nsfd,
-		      int far_ifindex)
+/* A gratuitous ARP and an unsolicited NA for each of a's addresses, sent
+ * from its far end. */
+static void announce(struct proxy *p, struct proxy_att *a, int far_nsfd,
+		     int far_ifindex)
 {
-	char err[256];
-	if (rtnl_neigh_flush(p->rtnl, p->bridge_ifindex, err, sizeof(err)) == 0)
-		p->stats.neigh_flushes++;
-	if (a->kind == PROXY_POD)
-		for (struct proxy_att *lb = p->atts; lb; lb = lb->next)
-			if (lb->kind == PROXY_LB && lb->state == ATT_LINKED &&
-			    !lb->gone)
-				flush_lb(p, lb);
 	int fd = netns_socket(far_nsfd, AF_PACKET, SOCK_DGRAM, 0);
 	if (fd < 0) {
 		log_warn("%s: cannot open a packet socket to announce: %s",
@@ -205,4 +199,61 @@ void proxy_node_neigh(struct proxy *p, struct proxy_att *a, int far_nsfd,
 				 strerror(-rc));
 	}
 	close(fd);
+}
+
+/* Finds a's far end again (its namespace may have gone meanwhile). */
+static void announce_again(struct proxy *p, struct proxy_att *a)
+{
+	int nsfd = netns_open(a->netns);
+	if (nsfd < 0)
+		return;
+	struct rtnl *far = NULL;
+	struct rtnl_link_info li;
+	char err[256];
+	if (netns_rtnl_open(nsfd, &far) == 0 &&
+	    rtnl_link_get(far, a->ifname, &li, err, sizeof(err)) == 0 &&
+	    memcmp(li.mac, a->mac, sizeof(a->mac)) == 0)
+		announce(p, a, nsfd, li.ifindex);
+	rtnl_close(far);
+	close(nsfd);
+}
+
+void proxy_node_announce_again(struct proxy *p)
+{
+	bool due = false;
+	for (struct proxy_att *a = p->atts; a; a = a->next) {
+		if (!a->announce_left)
+			continue;
+		a->announce_left--;
+		if (a->state == ATT_LINKED && !a->gone)
+			announce_again(p, a);
+		else
+			a->announce_left = 0;
+		due |= a->announce_left > 0;
+	}
+	if (!due)
+		uv_timer_stop(&p->announce_timer);
+}
+
+static void on_announce(uv_timer_t *t)
+{
+	proxy_node_announce_again(t->data);
+}
+
+void proxy_node_neigh(struct proxy *p, struct proxy_att *a, int far_nsfd,
+		      int far_ifindex)
+{
+	char err[256];
+	if (rtnl_neigh_flush(p->rtnl, p->bridge_ifindex, err, sizeof(err)) == 0)
+		p->stats.neigh_flushes++;
+	if (a->kind == PROXY_POD)
+		for (struct proxy_att *lb = p->atts; lb; lb = lb->next)
+			if (lb->kind == PROXY_LB && lb->state == ATT_LINKED &&
+			    !lb->gone)
+				flush_lb(p, lb);
+	announce(p, a, far_nsfd, far_ifindex);
+	a->announce_left = PROXY_ANNOUNCE_REPEATS;
+	if (!uv_is_active((uv_handle_t *)&p->announce_timer))
+		uv_timer_start(&p->announce_timer, on_announce,
+			       PROXY_ANNOUNCE_MS, PROXY_ANNOUNCE_MS);
 }

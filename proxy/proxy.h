@@ -35,6 +35,8 @@
 #define PROXY_MAX_LBS 32    /* RTNL_NEXTHOPS_MAX: one nexthop each */
 #define PROXY_NSP_REFRESH_MS 20000
 #define PROXY_SWEEP_MS 1000
+#define PROXY_ANNOUNCE_MS 100
+#define PROXY_ANNOUNCE_REPEATS 3
 
 struct proxy_options {
 	const char *trench, *conduit, *node;
@@ -83,6 +85,7 @@ struct proxy_att {
 	bool gone;	       /* to be unlinked and released */
 	bool seen;	       /* LB: in the last NSP view */
 	bool created;	       /* the last link was made, not adopted */
+	uint8_t announce_left; /* repeats of the announcement still due */
 	struct proxy_waiter *waiters;
 };
 
@@ -125,7 +128,7 @@ struct proxy {
 	struct rpc_client *nsp, *ipam;
 	struct rpc_server *local;
 	bool registered;
-	uv_timer_t pass_timer, sweep_timer, refresh_timer;
+	uv_timer_t pass_timer, sweep_timer, refresh_timer, announce_timer;
 	uint64_t ipam_refreshed_ms;
 	bool pass_scheduled;
 	int exit_code;
@@ -193,6 +196,9 @@ void proxy_node_sweep(struct proxy *p);
  * its addresses from its far end. */
 void proxy_node_neigh(struct proxy *p, struct proxy_att *a, int far_nsfd,
 		      int far_ifindex);
+/* Sends the announcements again, PROXY_ANNOUNCE_REPEATS times every
+ * PROXY_ANNOUNCE_MS: the first may leave before the new link carries. */
+void proxy_node_announce_again(struct proxy *p);
 
 /* ---- egress.c ---- */
 /* Reads the rules of table T that an earlier run left (adoption). */
