@@ -1,4 +1,4 @@
-/* maglev_bench: what strait-lb's Maglev table (lb/maglev.c) costs and how
+/* maglev_bench: what strait-lb's Maglev table (lib/maglev.c) costs and how
  * well it spreads flows.
  *
  * For each table shape (N targets, M slots):
@@ -32,7 +32,7 @@
 
 #include <xxhash.h>
 
-#include "../lb/maglev.h"
+#include "../lib/maglev.h"
 
 #define FLOW_HASH_SEED UINT64_C(0x73747261697421) /* as lb/flow.h */
 /* Tuples and hashes made beforehand, cycled through: 60 MB in all. */
@@ -82,7 +82,7 @@ static int cmp_double(const void *a, const void *b)
  * hand them out after churn. */
 static int random_ids(uint32_t *ids, size_t n)
 {
-	uint8_t *used = calloc(LB_MAGLEV_ID_MAX + 1, 1);
+	uint8_t *used = calloc(MAGLEV_ID_MAX + 1, 1);
 
 	if (!used)
 		return -ENOMEM;
@@ -90,7 +90,7 @@ static int random_ids(uint32_t *ids, size_t n)
 		uint32_t id;
 
 		do
-			id = (uint32_t)(rnd() % LB_MAGLEV_ID_MAX) + 1;
+			id = (uint32_t)(rnd() % MAGLEV_ID_MAX) + 1;
 		while (used[id]);
 		used[id] = 1;
 		ids[i] = id;
@@ -123,7 +123,7 @@ static uint8_t *random_tuples(size_t count, size_t len)
 
 /* XXH3 of each tuple and the lookup: what the daemon does per packet
  * once it has classified it. Returns ns per packet. */
-static double time_hash_lookup(const struct lb_maglev *t, const uint8_t *ring,
+static double time_hash_lookup(const struct maglev *t, const uint8_t *ring,
 			       size_t count, size_t len, uint64_t *sink)
 {
 	uint64_t t0 = now_ns(), s = 0;
@@ -131,20 +131,20 @@ static double time_hash_lookup(const struct lb_maglev *t, const uint8_t *ring,
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *p = ring + (i % RING) * len;
 
-		s += lb_maglev_lookup(
+		s += maglev_lookup(
 		    t, XXH3_64bits_withSeed(p, len, FLOW_HASH_SEED));
 	}
 	*sink += s;
 	return (double)(now_ns() - t0) / (double)count;
 }
 
-static double time_lookup(const struct lb_maglev *t, const uint64_t *hashes,
+static double time_lookup(const struct maglev *t, const uint64_t *hashes,
 			  size_t count, uint64_t *sink)
 {
 	uint64_t t0 = now_ns(), s = 0;
 
 	for (size_t i = 0; i < count; i++)
-		s += lb_maglev_lookup(t, hashes[i % RING]);
+		s += maglev_lookup(t, hashes[i % RING]);
 	*sink += s;
 	return (double)(now_ns() - t0) / (double)count;
 }
@@ -156,7 +156,7 @@ static int run_shape(const struct shape *s, size_t count, struct result *r,
 	double *ms = calloc((size_t)s->builds, sizeof(*ms));
 	uint8_t *v4 = random_tuples(RING, 14), *v6 = random_tuples(RING, 38);
 	uint64_t *hashes = malloc(RING * sizeof(*hashes));
-	struct lb_maglev *t = NULL, *u;
+	struct maglev *t = NULL, *u;
 	double sum = 0;
 	int err = -ENOMEM;
 
@@ -171,12 +171,12 @@ static int run_shape(const struct shape *s, size_t count, struct result *r,
 	for (int i = 0; i < s->builds; i++) {
 		uint64_t t0 = now_ns();
 
-		err = lb_maglev_build(ids, s->n, s->m, &u);
+		err = maglev_build(ids, s->n, s->m, &u);
 		if (err)
 			goto out;
 		ms[i] = (double)(now_ns() - t0) / 1e6;
 		if (t)
-			lb_maglev_free(u);
+			maglev_free(u);
 		else
 			t = u;
 	}
@@ -197,7 +197,7 @@ static int run_shape(const struct shape *s, size_t count, struct result *r,
 
 	r->min = UINT32_MAX;
 	for (size_t i = 0; i < s->n; i++) {
-		uint32_t c = lb_maglev_count(t, ids[i]);
+		uint32_t c = maglev_count(t, ids[i]);
 
 		r->min = c < r->min ? c : r->min;
 		r->max = c > r->max ? c : r->max;
@@ -211,20 +211,20 @@ static int run_shape(const struct shape *s, size_t count, struct result *r,
 
 		ids[i] = ids[s->n - 1];
 		ids[s->n - 1] = gone;
-		err = lb_maglev_build(ids, s->n - 1, s->m, &u);
+		err = maglev_build(ids, s->n - 1, s->m, &u);
 		ids[s->n - 1] = ids[i];
 		ids[i] = gone;
 		if (err)
 			goto out;
-		d = lb_maglev_diff(t, u);
-		lb_maglev_free(u);
+		d = maglev_diff(t, u);
+		maglev_free(u);
 		sum += (double)d;
 	}
 	r->changed = sum / r->removals;
 	r->ideal = (double)s->m / (double)s->n;
 	err = 0;
 out:
-	lb_maglev_free(t);
+	maglev_free(t);
 	free(hashes);
 	free(v6);
 	free(v4);
@@ -235,7 +235,7 @@ out:
 
 static void print_table(const struct result *r, size_t nr, size_t count)
 {
-	printf("Maglev table (lb/maglev.c): %zu lookups over %u random "
+	printf("Maglev table (lib/maglev.c): %zu lookups over %u random "
 	       "5-tuples\n\n",
 	       count, RING);
 	printf("%-17s %-17s %-25s %-8s %s\n", "", "build (ms)",
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
 		{ 100, 10007, 21 },
 		{ 1000, 100003, 21 },
 		{ 4, 10007, 21 },
-		{ 65536, lb_maglev_default_size(65536), 3 },
+		{ 65536, maglev_default_size(65536), 3 },
 	};
 	size_t nshapes = sizeof(shapes) / sizeof(shapes[0]);
 	struct result res[sizeof(shapes) / sizeof(shapes[0])];

@@ -73,7 +73,7 @@ static void fill_stream(struct lb *lb, struct arena *a,
 	s->conduit = ps->conduit;
 	s->max_targets = ps->max_targets;
 	s->mark_offset = ps->offset;
-	s->table_size = lb_maglev_size(ps->table);
+	s->table_size = maglev_size(ps->table);
 	s->build_ns = ps->build_ns;
 	size_t n = 0;
 	for (size_t i = 0; i < lb->n_targets; i++)
@@ -96,7 +96,7 @@ static void fill_stream(struct lb *lb, struct arena *a,
 		ts->ready = lb_plane_target_live(ps, t->id) &&
 			    t->mark == ps->offset + t->id;
 		ts->waiting = ts->ready ? "" : (char *)t->waiting;
-		ts->slots = ts->ready ? lb_maglev_count(ps->table, t->id) : 0;
+		ts->slots = ts->ready ? maglev_count(ps->table, t->id) : 0;
 		ts->packets = t->mark ? lb_worker_mark_total(lb->workers,
 							     lb->n_workers,
 							     t->mark)
@@ -118,8 +118,8 @@ static void fill_queues(struct lb *lb, struct arena *a, Lb__StatusResponse *r)
 		return;
 	for (size_t i = 0; i < lb->n_workers; i++) {
 		struct lb_nfq_stats nq;
-		struct lb_conntab_stats cs = { 0 };
-		struct lb_fragtab_stats fs;
+		struct conntab_stats cs = { 0 };
+		struct fragtab_stats fs;
 		lb_worker_snapshot(lb->workers[i], &nq, &cs, &fs);
 		Lb__QueueState *q = take(a, sizeof(*q));
 		if (!q)

@@ -138,7 +138,7 @@ static bool in_ranges(const struct port_range *r, size_t n, uint16_t port)
 
 /* ---- classification ---- */
 
-static bool flow_matches(const struct lb_flow *fl, const struct lb_packet *p)
+static bool flow_matches(const struct lb_flow *fl, const struct pkt *p)
 {
 	size_t i;
 
@@ -200,7 +200,7 @@ static const struct vip *vip_find(const struct lb_flows *f, int family,
 }
 
 const struct lb_flow *lb_flows_classify(const struct lb_flows *f,
-					const struct lb_packet *p)
+					const struct pkt *p)
 {
 	const struct vip *v;
 
@@ -636,7 +636,7 @@ uint64_t *lb_flow_counter(const struct lb_flow *fl)
 
 /* ---- the Maglev hash ---- */
 
-uint64_t lb_flow_hash(const struct lb_packet *p)
+uint64_t lb_flow_hash(const struct pkt *p)
 {
 	uint8_t b[38];
 	size_t alen = addrlen(p->family), n = 0;

@@ -44,7 +44,7 @@
  *   - A non-first fragment (p->fragment && !p->first_fragment) carries no
  *     L4 header: flows with port ranges or byte matches for its protocol do
  *     not match it. The daemon normally sends such fragments to their
- *     datagram's target through the fragment table (lb/fragtab.h) and
+ *     datagram's target through the fragment table (lib/fragtab.h) and
  *     classifies them only when that fails.
  *   - A TCP, UDP or SCTP packet cut short before its ports (has_ports false)
  *     does not match flows with port ranges.
@@ -104,7 +104,7 @@ void lb_flows_free(struct lb_flows *f);
 /* The flow packet p belongs to under the rules above, or NULL when no flow
  * matches. The pointer is valid as long as f. */
 const struct lb_flow *lb_flows_classify(const struct lb_flows *f,
-					const struct lb_packet *p);
+					const struct pkt *p);
 
 /* The number of flows, and flow i in name order (i < lb_flows_count), for
  * listings. The index of a flow is its position in that order. */
@@ -153,6 +153,6 @@ uint64_t *lb_flow_counter(const struct lb_flow *fl);
  * so hashes differently from its first fragment: the daemon sends fragments
  * through the fragment table instead. */
 #define LB_FLOW_HASH_SEED UINT64_C(0x73747261697421) /* "strait!" */
-uint64_t lb_flow_hash(const struct lb_packet *p);
+uint64_t lb_flow_hash(const struct pkt *p);
 
 #endif

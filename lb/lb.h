@@ -60,8 +60,8 @@ struct lb_options {
 	uint32_t rule_priority;
 	uint32_t copy_range;   /* bytes of each packet read */
 	uint32_t queue_length; /* 0: lb/nfq's default */
-	struct lb_conntab_config conns;
-	struct lb_fragtab_config frags;
+	struct conntab_config conns;
+	struct fragtab_config frags;
 	uint32_t keepalive_ms, dead_ms;
 	/* --register: the LB's addresses as a FRONTEND; --netns: its
 	 * namespace's path, in the registration's context. */

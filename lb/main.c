@@ -125,13 +125,13 @@ static int parse_marks(const char *s, struct lb_options *o)
 
 static int parse_timeout(const char *s, struct lb_options *o)
 {
-	static const char *const names[LB_CONN_NCLASS] = {
+	static const char *const names[CONN_NCLASS] = {
 		"tcp", "udp", "sctp", "icmp", "other",
 	};
 	const char *eq = strchr(s, '=');
 	if (!eq)
 		return bad("--timeout", s, "want PROTO=SECONDS");
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
+	for (int c = 0; c < CONN_NCLASS; c++) {
 		if (strlen(names[c]) != (size_t)(eq - s) ||
 		    strncmp(names[c], s, (size_t)(eq - s)) != 0)
 			continue;
@@ -216,9 +216,9 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_TABLE:
 			if (daemon_number(PROG, "--table-size", optarg,
-					  LB_MAGLEV_SIZE_MIN, LB_MAGLEV_SIZE_MAX, &v))
+					  MAGLEV_SIZE_MIN, MAGLEV_SIZE_MAX, &v))
 				return -EINVAL;
-			if (!lb_maglev_is_prime((uint32_t)v))
+			if (!maglev_is_prime((uint32_t)v))
 				return bad("--table-size", optarg, "not a prime");
 			l->table_size = (uint32_t)v;
 			break;

@@ -21,7 +21,7 @@ void lb_plane_free(struct lb_plane *p)
 	for (size_t i = 0; i < p->n_streams; i++) {
 		free(p->streams[i].name);
 		free(p->streams[i].conduit);
-		lb_maglev_free(p->streams[i].table);
+		maglev_free(p->streams[i].table);
 	}
 	free(p->streams);
 	free(p->flow_stream);
@@ -56,9 +56,9 @@ static int build_streams(const struct lb_plane_input *in, struct lb_plane *p,
 		s->offset = si->offset;
 		s->max_targets = si->max_targets;
 		uint32_t m = si->table_size ? si->table_size :
-			     lb_maglev_default_size(si->max_targets);
+			     maglev_default_size(si->max_targets);
 		uint64_t t0 = now_ns();
-		int rc = lb_maglev_build(si->ids, si->n_ids, m, &s->table);
+		int rc = maglev_build(si->ids, si->n_ids, m, &s->table);
 		s->build_ns = now_ns() - t0;
 		if (rc == -EINVAL) {
 			snprintf(err, errlen,

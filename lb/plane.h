@@ -30,7 +30,7 @@ struct lb_plane_stream {
 	uint32_t uid;	 /* lb/marks.h */
 	uint32_t offset; /* marks offset + 1 .. offset + max_targets */
 	uint32_t max_targets;
-	struct lb_maglev *table;
+	struct maglev *table;
 	uint64_t build_ns; /* how long the table took to build */
 };
 
@@ -47,7 +47,7 @@ struct lb_plane_stream_input {
 	const char *name;
 	const char *conduit;
 	uint32_t uid, offset, max_targets;
-	uint32_t table_size; /* 0: lb_maglev_default_size(max_targets) */
+	uint32_t table_size; /* 0: maglev_default_size(max_targets) */
 	const uint32_t *ids; /* ready targets' identifiers, any order */
 	size_t n_ids;
 };
@@ -86,7 +86,7 @@ lb_plane_flow_stream(const struct lb_plane *p, const struct lb_flow *fl)
 static inline int lb_plane_target_live(const struct lb_plane_stream *s,
 				       uint32_t id)
 {
-	return id && id <= s->max_targets && lb_maglev_count(s->table, id) > 0;
+	return id && id <= s->max_targets && maglev_count(s->table, id) > 0;
 }
 
 #endif

@@ -66,8 +66,8 @@ static void queues(struct buf *out, struct lb *lb)
 	struct buf s[N] = { 0 };
 	for (size_t i = 0; i < lb->n_workers; i++) {
 		struct lb_nfq_stats nq;
-		struct lb_conntab_stats cs = { 0 };
-		struct lb_fragtab_stats fs;
+		struct conntab_stats cs = { 0 };
+		struct fragtab_stats fs;
 		lb_worker_snapshot(lb->workers[i], &nq, &cs, &fs);
 		const double v[N] = {
 			(double)nq.received, (double)nq.enobufs,

@@ -26,8 +26,8 @@ struct lb_worker {
 	uv_timer_t tick;
 	uv_async_t stop;
 	struct lb_nfq *nfq;
-	struct lb_conntab *conns; /* NULL: --no-conntab */
-	struct lb_fragtab *frags;
+	struct conntab *conns; /* NULL: --no-conntab */
+	struct fragtab *frags;
 
 	_Atomic unsigned in;
 	_Atomic uint64_t epoch;
@@ -38,8 +38,8 @@ struct lb_worker {
 	_Atomic uint64_t *marks; /* mark_span counters */
 	pthread_mutex_t snap_lock;
 	struct lb_nfq_stats snap_nfq;
-	struct lb_conntab_stats snap_conns;
-	struct lb_fragtab_stats snap_frags;
+	struct conntab_stats snap_conns;
+	struct fragtab_stats snap_frags;
 };
 
 const char *lb_drop_reason_name(enum lb_drop_reason r)
@@ -125,19 +125,19 @@ static void frag_drop(void *ctx, uint32_t packet_id)
 
 /* A fragment after the first: it follows its datagram, or waits. */
 static void place_fragment(struct lb_worker *w, uint32_t id,
-			   const struct lb_packet *p)
+			   const struct pkt *p)
 {
 	struct lb_frag_key k;
 	uint32_t mark;
 	lb_frag_key_from_packet(&k, p);
-	switch (lb_fragtab_rest(w->frags, &k, id, w->now_ms, &mark, NULL)) {
-	case LB_FRAG_FORWARD:
+	switch (fragtab_rest(w->frags, &k, id, w->now_ms, &mark, NULL)) {
+	case FRAG_FORWARD:
 		bump(&w->stats.frag_follow);
 		accept_mark(w, id, mark);
 		break;
-	case LB_FRAG_HELD:
+	case FRAG_HELD:
 		break;
-	case LB_FRAG_REFUSED:
+	case FRAG_REFUSED:
 		drop(w, id, LB_DROP_FRAG_REFUSED);
 		break;
 	}
@@ -147,25 +147,25 @@ static void place_fragment(struct lb_worker *w, uint32_t id,
  * when it knows the connection and the target is still there, else
  * Maglev's (remembered). 0 when the stream has no target. */
 static uint32_t pick(struct lb_worker *w, const struct lb_plane_stream *s,
-		     const struct lb_packet *p)
+		     const struct pkt *p)
 {
-	struct lb_conn_key k;
+	struct conn_key k;
 	uint32_t target, uid;
-	lb_conn_key_from_packet(&k, p);
+	conn_key_from_packet(&k, p);
 	if (w->conns) {
-		if (lb_conntab_lookup(w->conns, &k, w->now_ms, &target, &uid) ==
+		if (conntab_lookup(w->conns, &k, w->now_ms, &target, &uid) ==
 			0 &&
 		    uid == s->uid && lb_plane_target_live(s, target)) {
 			bump(&w->stats.conn_hits);
 			return target;
 		}
 	}
-	target = lb_maglev_lookup(s->table, lb_flow_hash(p));
+	target = maglev_lookup(s->table, lb_flow_hash(p));
 	if (target) {
 		bump(&w->stats.maglev);
 		/* An ICMP error is not a connection of its own. */
 		if (w->conns && !p->icmp_error)
-			lb_conntab_insert(w->conns, &k, target, s->uid,
+			conntab_insert(w->conns, &k, target, s->uid,
 					  w->now_ms);
 	}
 	return target;
@@ -173,15 +173,15 @@ static uint32_t pick(struct lb_worker *w, const struct lb_plane_stream *s,
 
 /* An ICMP error no flow takes (its flow has byte matches the error cannot
  * show): the connection table may still know the connection. */
-static uint32_t pick_known(struct lb_worker *w, const struct lb_packet *p,
+static uint32_t pick_known(struct lb_worker *w, const struct pkt *p,
 			   const struct lb_plane_stream **sp)
 {
-	struct lb_conn_key k;
+	struct conn_key k;
 	uint32_t target, uid;
 	if (!w->conns)
 		return 0;
-	lb_conn_key_from_packet(&k, p);
-	if (lb_conntab_lookup(w->conns, &k, w->now_ms, &target, &uid) < 0)
+	conn_key_from_packet(&k, p);
+	if (conntab_lookup(w->conns, &k, w->now_ms, &target, &uid) < 0)
 		return 0;
 	const struct lb_plane_stream *s = lb_plane_stream_by_uid(w->plane, uid);
 	if (!s || !lb_plane_target_live(s, target))
@@ -193,8 +193,8 @@ static uint32_t pick_known(struct lb_worker *w, const struct lb_packet *p,
 static int on_packet(void *data, const struct lb_nfq_packet *np)
 {
 	struct lb_worker *w = data;
-	struct lb_packet p;
-	if (lb_packet_parse(np->payload, np->len, &p) < 0) {
+	struct pkt p;
+	if (pkt_parse(np->payload, np->len, &p) < 0) {
 		drop(w, np->id, LB_DROP_MALFORMED);
 		return 0;
 	}
@@ -225,9 +225,9 @@ static int on_packet(void *data, const struct lb_nfq_packet *np)
 	uint32_t mark = s->offset + target;
 	if (p.fragment) {
 		struct lb_frag_key k;
-		uint32_t released[LB_FRAG_HOLD_MAX];
+		uint32_t released[FRAG_HOLD_MAX];
 		lb_frag_key_from_packet(&k, &p);
-		size_t n = lb_fragtab_first(w->frags, &k, mark, s->uid,
+		size_t n = fragtab_first(w->frags, &k, mark, s->uid,
 					    w->now_ms, released);
 		for (size_t i = 0; i < n; i++) {
 			bump(&w->stats.frag_follow);
@@ -243,8 +243,8 @@ static void snapshot(struct lb_worker *w)
 	pthread_mutex_lock(&w->snap_lock);
 	lb_nfq_stats(w->nfq, &w->snap_nfq);
 	if (w->conns)
-		lb_conntab_stats(w->conns, &w->snap_conns);
-	lb_fragtab_stats(w->frags, &w->snap_frags);
+		conntab_stats(w->conns, &w->snap_conns);
+	fragtab_stats(w->frags, &w->snap_frags);
 	pthread_mutex_unlock(&w->snap_lock);
 }
 
@@ -273,8 +273,8 @@ static void on_tick(uv_timer_t *t)
 	struct lb_worker *w = t->data;
 	uint64_t now = uv_now(&w->loop);
 	if (w->conns)
-		lb_conntab_expire(w->conns, now, EXPIRE_BUDGET);
-	if (lb_fragtab_expire(w->frags, now))
+		conntab_expire(w->conns, now, EXPIRE_BUDGET);
+	if (fragtab_expire(w->frags, now))
 		lb_nfq_flush(w->nfq); /* the drops of timed-out fragments */
 	snapshot(w);
 }
@@ -308,8 +308,8 @@ const struct lb_worker_stats *lb_worker_stats(const struct lb_worker *w)
 }
 
 void lb_worker_snapshot(const struct lb_worker *w, struct lb_nfq_stats *nfq,
-			struct lb_conntab_stats *conns,
-			struct lb_fragtab_stats *frags)
+			struct conntab_stats *conns,
+			struct fragtab_stats *frags)
 {
 	struct lb_worker *mw = (struct lb_worker *)w;
 	pthread_mutex_lock(&mw->snap_lock);
@@ -343,10 +343,10 @@ bool lb_worker_quiescent_since(const struct lb_worker *w, uint64_t epoch)
 
 static void destroy(struct lb_worker *w)
 {
-	lb_fragtab_destroy(w->frags); /* drops what it holds */
+	fragtab_destroy(w->frags); /* drops what it holds */
 	if (w->nfq)
 		lb_nfq_flush(w->nfq);
-	lb_conntab_destroy(w->conns);
+	conntab_destroy(w->conns);
 	lb_nfq_close(w->nfq);
 	free(w->marks);
 	pthread_mutex_destroy(&w->snap_lock);
@@ -372,17 +372,17 @@ int lb_worker_start(struct lb_shared *shared,
 	if (getrandom(seeds, sizeof(seeds), 0) != sizeof(seeds))
 		seeds[0] = (uintptr_t)w, seeds[1] = ~(uintptr_t)w;
 	if (cfg->conntab) {
-		struct lb_conntab_config cc = cfg->conns;
+		struct conntab_config cc = cfg->conns;
 		cc.seed = seeds[0];
-		rc = lb_conntab_create(&cc, &w->conns);
+		rc = conntab_create(&cc, &w->conns);
 		if (rc < 0)
 			goto fail_nomem;
 	}
-	struct lb_fragtab_config fc = cfg->frags;
+	struct fragtab_config fc = cfg->frags;
 	fc.seed = seeds[1];
 	fc.drop = frag_drop;
 	fc.ctx = w;
-	rc = lb_fragtab_create(&fc, &w->frags);
+	rc = fragtab_create(&fc, &w->frags);
 	if (rc < 0)
 		goto fail_nomem;
 

@@ -17,10 +17,10 @@
  * plane in its next batch. A thread with nothing to do is outside a batch,
  * so an idle queue never holds up a free.
  *
- * Packets. Each is parsed (lb/packet.h); a fragment after the first
- * follows its datagram (lb/fragtab.h); any other packet is classified
+ * Packets. Each is parsed (lib/packet.h); a fragment after the first
+ * follows its datagram (lib/fragtab.h); any other packet is classified
  * (lb/flow.h) into a flow and so a stream, whose connection-table entry
- * (lb/conntab.h) or else Maglev table gives the target. The verdict is
+ * (lib/conntab.h) or else Maglev table gives the target. The verdict is
  * ACCEPT with the target's mark (lb/marks.h), or DROP with a reason.
  *
  * Counters are per thread, written only by it with relaxed atomic stores
@@ -85,8 +85,8 @@ struct lb_worker_config {
 	uint16_t queue;
 	struct lb_nfq_config nfq;
 	bool conntab; /* false: Maglev alone */
-	struct lb_conntab_config conns;
-	struct lb_fragtab_config frags; /* drop, ctx: set by the worker */
+	struct conntab_config conns;
+	struct fragtab_config frags; /* drop, ctx: set by the worker */
 };
 
 struct lb_worker;
@@ -107,8 +107,8 @@ const struct lb_worker_stats *lb_worker_stats(const struct lb_worker *w);
 /* Copies of the thread's queue and table counters, as of its last batch
  * or timer tick (taken under a mutex the thread holds only to copy). */
 void lb_worker_snapshot(const struct lb_worker *w, struct lb_nfq_stats *nfq,
-			struct lb_conntab_stats *conns,
-			struct lb_fragtab_stats *frags);
+			struct conntab_stats *conns,
+			struct fragtab_stats *frags);
 /* Packets accepted with mark (mark_base <= mark < mark_base + mark_span),
  * else 0. */
 uint64_t lb_worker_mark_packets(const struct lb_worker *w, uint32_t mark);

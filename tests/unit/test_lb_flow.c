@@ -143,7 +143,7 @@ static struct lb_flows *build(struct fx *x)
 /* ---- packets ---- */
 
 struct pk {
-	struct lb_packet p;
+	struct pkt p;
 	uint8_t l4[64];
 };
 

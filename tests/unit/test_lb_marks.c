@@ -101,9 +101,9 @@ static Nsp__Flow *flow(const char *name, const char *stream, int32_t prio,
 	return f;
 }
 
-static struct lb_packet udp_packet(const char *dst, uint16_t sport)
+static struct pkt udp_packet(const char *dst, uint16_t sport)
 {
-	struct lb_packet p;
+	struct pkt p;
 	memset(&p, 0, sizeof(p));
 	p.family = strchr(dst, ':') ? AF_INET6 : AF_INET;
 	p.proto = 17;
@@ -144,21 +144,21 @@ static void test_plane_build(void **state)
 	assert_int_equal(lb_plane_build(&in, NULL, &p, err, sizeof(err)), 0);
 	assert_int_equal(p->generation, 7);
 	assert_int_equal(lb_flows_count(p->flows), 2); /* f-other left out */
-	assert_int_equal(lb_maglev_size(p->streams[0].table), 1009);
-	assert_int_equal(lb_maglev_size(p->streams[1].table), 101);
+	assert_int_equal(maglev_size(p->streams[0].table), 1009);
+	assert_int_equal(maglev_size(p->streams[1].table), 101);
 
 	/* UDP to either VIP classifies to f1 and so to s1, which places it
 	 * on one of its three targets; never on f-other's "elsewhere". */
 	const char *dsts[] = { "198.18.100.1", "fd00:100::1" };
 	for (int v = 0; v < 2; v++) {
 		for (uint16_t port = 1000; port < 1100; port++) {
-			struct lb_packet pk = udp_packet(dsts[v], port);
+			struct pkt pk = udp_packet(dsts[v], port);
 			const struct lb_flow *fl = lb_flows_classify(p->flows, &pk);
 			assert_non_null(fl);
 			assert_string_equal(lb_flow_name(fl), "f1");
 			const struct lb_plane_stream *s = lb_plane_flow_stream(p, fl);
 			assert_string_equal(s->name, "s1");
-			uint32_t t = lb_maglev_lookup(s->table, lb_flow_hash(&pk));
+			uint32_t t = maglev_lookup(s->table, lb_flow_hash(&pk));
 			assert_true(t >= 1 && t <= 3);
 			assert_true(lb_plane_target_live(s, t));
 		}

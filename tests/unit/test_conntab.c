@@ -1,5 +1,5 @@
-/* Unit tests of the connection table (lb/conntab.h) and the fragment table
- * (lb/fragtab.h), in virtual time. */
+/* Unit tests of the connection table (lib/conntab.h) and the fragment table
+ * (lib/fragtab.h), in virtual time. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,15 +12,15 @@
 
 #include <cmocka.h>
 
-#include "../../lb/conntab.h"
-#include "../../lb/fragtab.h"
+#include "../../lib/conntab.h"
+#include "../../lib/fragtab.h"
 
 /* ---- helpers ---- */
 
-static struct lb_packet pkt(uint8_t proto, const char *src, const char *dst,
-			    uint16_t sport, uint16_t dport)
+static struct pkt pkt(uint8_t proto, const char *src, const char *dst,
+		      uint16_t sport, uint16_t dport)
 {
-	struct lb_packet p;
+	struct pkt p;
 	int family = strchr(dst, ':') ? AF_INET6 : AF_INET;
 
 	memset(&p, 0, sizeof(p));
@@ -36,50 +36,50 @@ static struct lb_packet pkt(uint8_t proto, const char *src, const char *dst,
 }
 
 /* Connection n of protocol proto: distinct source ports, then addresses. */
-static struct lb_conn_key key(uint8_t proto, unsigned n)
+static struct conn_key key(uint8_t proto, unsigned n)
 {
-	struct lb_packet p = pkt(proto, "192.0.2.1", "198.18.0.1", 0, 80);
-	struct lb_conn_key k;
+	struct pkt p = pkt(proto, "192.0.2.1", "198.18.0.1", 0, 80);
+	struct conn_key k;
 
 	p.sport = (uint16_t)(1024 + n % 60000);
 	p.src[3] = (uint8_t)(1 + n / 60000);
-	lb_conn_key_from_packet(&k, &p);
+	conn_key_from_packet(&k, &p);
 	return k;
 }
 
-static struct lb_conntab *ct_new(size_t capacity)
+static struct conntab *ct_new(size_t capacity)
 {
-	struct lb_conntab_config cfg = {.capacity = capacity, .seed = 42};
-	struct lb_conntab *t = NULL;
+	struct conntab_config cfg = {.capacity = capacity, .seed = 42};
+	struct conntab *t = NULL;
 
-	assert_int_equal(lb_conntab_create(&cfg, &t), 0);
+	assert_int_equal(conntab_create(&cfg, &t), 0);
 	return t;
 }
 
-static struct lb_conntab_stats ct_stats(const struct lb_conntab *t)
+static struct conntab_stats ct_stats(const struct conntab *t)
 {
-	struct lb_conntab_stats s;
+	struct conntab_stats s;
 
-	lb_conntab_stats(t, &s);
+	conntab_stats(t, &s);
 	return s;
 }
 
 /* The counters always account for every entry. */
-static void ct_check(const struct lb_conntab *t)
+static void ct_check(const struct conntab *t)
 {
-	struct lb_conntab_stats s = ct_stats(t);
+	struct conntab_stats s = ct_stats(t);
 
 	assert_true(s.size <= s.capacity);
 	assert_int_equal(s.inserts - s.evictions - s.expirations - s.forgotten,
 			 s.size);
 }
 
-static bool hit(struct lb_conntab *t, const struct lb_conn_key *k, uint64_t now,
+static bool hit(struct conntab *t, const struct conn_key *k, uint64_t now,
 		uint32_t want)
 {
 	uint32_t target = 0, stream = 0;
 
-	if (lb_conntab_lookup(t, k, now, &target, &stream))
+	if (conntab_lookup(t, k, now, &target, &stream))
 		return false;
 	assert_int_equal(target, want);
 	return true;
@@ -89,9 +89,9 @@ static bool hit(struct lb_conntab *t, const struct lb_conn_key *k, uint64_t now,
 
 static void test_keys(void **state)
 {
-	struct lb_packet a = pkt(IPPROTO_TCP, "192.0.2.1", "198.18.0.1", 5, 80);
-	struct lb_packet b = a;
-	struct lb_conn_key ka, kb;
+	struct pkt a = pkt(IPPROTO_TCP, "192.0.2.1", "198.18.0.1", 5, 80);
+	struct pkt b = a;
+	struct conn_key ka, kb;
 
 	(void)state;
 	/* Garbage past an IPv4 address and in other fields must not count. */
@@ -99,8 +99,8 @@ static void test_keys(void **state)
 	b.dst[15] = 0xbb;
 	b.l4len = 99;
 	b.total_len = 1500;
-	lb_conn_key_from_packet(&ka, &a);
-	lb_conn_key_from_packet(&kb, &b);
+	conn_key_from_packet(&ka, &a);
+	conn_key_from_packet(&kb, &b);
 	assert_memory_equal(&ka, &kb, sizeof(ka));
 	assert_int_equal(ka.family, 4);
 	assert_int_equal(ka.proto, IPPROTO_TCP);
@@ -108,29 +108,29 @@ static void test_keys(void **state)
 	assert_int_equal(ka.dport, 80);
 
 	b = pkt(IPPROTO_TCP, "2001:db8::1", "2001:db8::2", 5, 80);
-	lb_conn_key_from_packet(&kb, &b);
+	conn_key_from_packet(&kb, &b);
 	assert_int_equal(kb.family, 6);
 	assert_memory_equal(kb.src, b.src, 16);
 }
 
 static void test_insert_lookup_refresh(void **state)
 {
-	struct lb_conntab *t = ct_new(16);
-	struct lb_conn_key k1 = key(IPPROTO_TCP, 1), k2 = key(IPPROTO_TCP, 2);
+	struct conntab *t = ct_new(16);
+	struct conn_key k1 = key(IPPROTO_TCP, 1), k2 = key(IPPROTO_TCP, 2);
 	uint32_t target = 0, stream = 0;
-	struct lb_conntab_stats s;
+	struct conntab_stats s;
 
 	(void)state;
-	assert_int_equal(lb_conntab_lookup(t, &k1, 0, &target, NULL), -ENOENT);
-	lb_conntab_insert(t, &k1, 7, 3, 1000);
-	assert_int_equal(lb_conntab_lookup(t, &k1, 2000, &target, &stream), 0);
+	assert_int_equal(conntab_lookup(t, &k1, 0, &target, NULL), -ENOENT);
+	conntab_insert(t, &k1, 7, 3, 1000);
+	assert_int_equal(conntab_lookup(t, &k1, 2000, &target, &stream), 0);
 	assert_int_equal(target, 7);
 	assert_int_equal(stream, 3);
 	assert_false(hit(t, &k2, 2000, 0));
 
 	/* A second insert of the key replaces its value. */
-	lb_conntab_insert(t, &k1, 9, 4, 3000);
-	assert_int_equal(lb_conntab_lookup(t, &k1, 3000, &target, &stream), 0);
+	conntab_insert(t, &k1, 9, 4, 3000);
+	assert_int_equal(conntab_lookup(t, &k1, 3000, &target, &stream), 0);
 	assert_int_equal(target, 9);
 	assert_int_equal(stream, 4);
 
@@ -146,12 +146,12 @@ static void test_insert_lookup_refresh(void **state)
 	assert_int_equal(s.hits, 12);
 	assert_int_equal(s.misses, 2);
 
-	assert_int_equal(lb_conntab_remove(t, &k1), 0);
-	assert_int_equal(lb_conntab_remove(t, &k1), -ENOENT);
+	assert_int_equal(conntab_remove(t, &k1), 0);
+	assert_int_equal(conntab_remove(t, &k1), -ENOENT);
 	assert_false(hit(t, &k1, 0, 0));
 	ct_check(t);
-	lb_conntab_destroy(t);
-	lb_conntab_destroy(NULL);
+	conntab_destroy(t);
+	conntab_destroy(NULL);
 }
 
 static void test_idle_expiry(void **state)
@@ -169,29 +169,28 @@ static void test_idle_expiry(void **state)
 	(void)state;
 	/* expire(): alive one millisecond before the timeout, gone at it. */
 	for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
-		struct lb_conntab *t = ct_new(8);
-		struct lb_conn_key k = key(cls[i].proto, 1);
+		struct conntab *t = ct_new(8);
+		struct conn_key k = key(cls[i].proto, 1);
 
-		lb_conntab_insert(t, &k, 1, 1, t0);
-		assert_int_equal(lb_conntab_next_expiry(t),
-				 t0 + cls[i].timeout);
+		conntab_insert(t, &k, 1, 1, t0);
+		assert_int_equal(conntab_next_expiry(t), t0 + cls[i].timeout);
 		assert_int_equal(
-		    lb_conntab_expire(t, t0 + cls[i].timeout - 1, SIZE_MAX), 0);
+		    conntab_expire(t, t0 + cls[i].timeout - 1, SIZE_MAX), 0);
 		assert_int_equal(ct_stats(t).size, 1);
 		assert_int_equal(
-		    lb_conntab_expire(t, t0 + cls[i].timeout, SIZE_MAX), 1);
+		    conntab_expire(t, t0 + cls[i].timeout, SIZE_MAX), 1);
 		assert_int_equal(ct_stats(t).size, 0);
 		assert_int_equal(ct_stats(t).expirations, 1);
-		assert_int_equal(lb_conntab_next_expiry(t), UINT64_MAX);
+		assert_int_equal(conntab_next_expiry(t), UINT64_MAX);
 		ct_check(t);
-		lb_conntab_destroy(t);
+		conntab_destroy(t);
 	}
 	/* lookup(): the same edge without expire() having run. */
 	for (size_t i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
-		struct lb_conntab *t = ct_new(8);
-		struct lb_conn_key k = key(cls[i].proto, 1);
+		struct conntab *t = ct_new(8);
+		struct conn_key k = key(cls[i].proto, 1);
 
-		lb_conntab_insert(t, &k, 1, 1, t0);
+		conntab_insert(t, &k, 1, 1, t0);
 		assert_true(hit(t, &k, t0 + cls[i].timeout - 1, 1));
 		/* Refreshed: now it lives until (t0 + to - 1) + to. */
 		assert_true(hit(t, &k, t0 + 2 * cls[i].timeout - 2, 1));
@@ -199,56 +198,56 @@ static void test_idle_expiry(void **state)
 		assert_int_equal(ct_stats(t).expirations, 1);
 		assert_int_equal(ct_stats(t).size, 0);
 		ct_check(t);
-		lb_conntab_destroy(t);
+		conntab_destroy(t);
 	}
 }
 
 static void test_idle_expiry_mixed(void **state)
 {
-	struct lb_conntab_config cfg = {
+	struct conntab_config cfg = {
 	    .capacity = 64,
-	    .timeout_ms = {[LB_CONN_TCP] = 1000, [LB_CONN_UDP] = 500},
+	    .timeout_ms = {[CONN_TCP] = 1000, [CONN_UDP] = 500},
 	};
-	struct lb_conntab *t = NULL;
-	struct lb_conn_key tcp = key(IPPROTO_TCP, 1), udp = key(IPPROTO_UDP, 1),
-			   icmp = key(IPPROTO_ICMP, 1);
+	struct conntab *t = NULL;
+	struct conn_key tcp = key(IPPROTO_TCP, 1), udp = key(IPPROTO_UDP, 1),
+			icmp = key(IPPROTO_ICMP, 1);
 
 	(void)state;
-	assert_int_equal(lb_conntab_create(&cfg, &t), 0);
+	assert_int_equal(conntab_create(&cfg, &t), 0);
 	/* Configured TCP 1 s and UDP 0.5 s; ICMP keeps its 10 s. The TCP
 	 * entry is the oldest but the UDP one expires first. */
-	lb_conntab_insert(t, &tcp, 1, 0, 0);
-	lb_conntab_insert(t, &udp, 2, 0, 100);
-	lb_conntab_insert(t, &icmp, 3, 0, 200);
-	assert_int_equal(lb_conntab_next_expiry(t), 600);
-	assert_int_equal(lb_conntab_expire(t, 599, SIZE_MAX), 0);
-	assert_int_equal(lb_conntab_expire(t, 600, SIZE_MAX), 1);
+	conntab_insert(t, &tcp, 1, 0, 0);
+	conntab_insert(t, &udp, 2, 0, 100);
+	conntab_insert(t, &icmp, 3, 0, 200);
+	assert_int_equal(conntab_next_expiry(t), 600);
+	assert_int_equal(conntab_expire(t, 599, SIZE_MAX), 0);
+	assert_int_equal(conntab_expire(t, 600, SIZE_MAX), 1);
 	assert_false(hit(t, &udp, 600, 0));
-	assert_int_equal(lb_conntab_next_expiry(t), 1000);
-	assert_int_equal(lb_conntab_expire(t, 1000, SIZE_MAX), 1);
-	assert_int_equal(lb_conntab_next_expiry(t), 10200);
+	assert_int_equal(conntab_next_expiry(t), 1000);
+	assert_int_equal(conntab_expire(t, 1000, SIZE_MAX), 1);
+	assert_int_equal(conntab_next_expiry(t), 10200);
 	assert_true(hit(t, &icmp, 10199, 3));
-	assert_int_equal(lb_conntab_next_expiry(t), 20199);
+	assert_int_equal(conntab_next_expiry(t), 20199);
 
 	/* max bounds the work of one call. The ICMP entry has expired by
 	 * then as well (20199). */
 	for (unsigned i = 0; i < 10; i++) {
-		struct lb_conn_key k = key(IPPROTO_UDP, 100 + i);
+		struct conn_key k = key(IPPROTO_UDP, 100 + i);
 
-		lb_conntab_insert(t, &k, i, 0, 20000);
+		conntab_insert(t, &k, i, 0, 20000);
 	}
-	assert_int_equal(lb_conntab_expire(t, 20500, 3), 3);
-	assert_int_equal(lb_conntab_expire(t, 20500, 0), 0);
-	assert_int_equal(lb_conntab_expire(t, 20500, SIZE_MAX), 8);
+	assert_int_equal(conntab_expire(t, 20500, 3), 3);
+	assert_int_equal(conntab_expire(t, 20500, 0), 0);
+	assert_int_equal(conntab_expire(t, 20500, SIZE_MAX), 8);
 	assert_int_equal(ct_stats(t).size, 0);
 	ct_check(t);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 static void test_lru_eviction(void **state)
 {
-	struct lb_conntab *t = ct_new(4);
-	struct lb_conn_key k[6];
+	struct conntab *t = ct_new(4);
+	struct conn_key k[6];
 
 	(void)state;
 	/* Four connections over two classes fill the table. */
@@ -259,116 +258,115 @@ static void test_lru_eviction(void **state)
 	k[4] = key(IPPROTO_TCP, 4);
 	k[5] = key(IPPROTO_SCTP, 5);
 	for (unsigned i = 0; i < 4; i++)
-		lb_conntab_insert(t, &k[i], i, 0, 10 + i);
+		conntab_insert(t, &k[i], i, 0, 10 + i);
 	/* k0 used again: k1 is now the least recently used. */
 	assert_true(hit(t, &k[0], 20, 0));
-	lb_conntab_insert(t, &k[4], 4, 0, 21);
+	conntab_insert(t, &k[4], 4, 0, 21);
 	assert_int_equal(ct_stats(t).evictions, 1);
 	assert_false(hit(t, &k[1], 22, 1));
 	assert_true(hit(t, &k[0], 22, 0));
 	assert_true(hit(t, &k[2], 23, 2));
 	/* Now k3 (UDP, 13) is the oldest, then k4 (21). */
-	lb_conntab_insert(t, &k[5], 5, 0, 24);
+	conntab_insert(t, &k[5], 5, 0, 24);
 	assert_false(hit(t, &k[3], 25, 3));
 	assert_true(hit(t, &k[4], 25, 4));
 	assert_true(hit(t, &k[5], 25, 5));
 	assert_int_equal(ct_stats(t).evictions, 2);
 	assert_int_equal(ct_stats(t).size, 4);
 	ct_check(t);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 static void test_full_drops_expired_first(void **state)
 {
-	struct lb_conntab *t = ct_new(2);
-	struct lb_conn_key tcp = key(IPPROTO_TCP, 1), udp = key(IPPROTO_UDP, 1),
-			   n = key(IPPROTO_TCP, 2);
+	struct conntab *t = ct_new(2);
+	struct conn_key tcp = key(IPPROTO_TCP, 1), udp = key(IPPROTO_UDP, 1),
+			n = key(IPPROTO_TCP, 2);
 
 	(void)state;
 	/* The TCP entry is the least recently used, but the UDP one has
 	 * idled out: it goes, as an expiration, not an eviction. */
-	lb_conntab_insert(t, &tcp, 1, 0, 0);
-	lb_conntab_insert(t, &udp, 2, 0, 1);
-	lb_conntab_insert(t, &n, 3, 0, 30001);
+	conntab_insert(t, &tcp, 1, 0, 0);
+	conntab_insert(t, &udp, 2, 0, 1);
+	conntab_insert(t, &n, 3, 0, 30001);
 	assert_int_equal(ct_stats(t).evictions, 0);
 	assert_int_equal(ct_stats(t).expirations, 1);
 	assert_true(hit(t, &tcp, 30002, 1));
 	assert_true(hit(t, &n, 30002, 3));
 	ct_check(t);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 static void test_forget_target(void **state)
 {
-	struct lb_conntab *t = ct_new(1000);
+	struct conntab *t = ct_new(1000);
 	static const uint8_t protos[] = {IPPROTO_TCP, IPPROTO_UDP,
 					 IPPROTO_ICMP};
 
 	(void)state;
 	/* 600 connections: target 1 + n % 4 of stream 1 + n % 2. */
 	for (unsigned n = 0; n < 600; n++) {
-		struct lb_conn_key k = key(protos[n % 3], n);
+		struct conn_key k = key(protos[n % 3], n);
 
-		lb_conntab_insert(t, &k, 1 + n % 4, 1 + n % 2, n);
+		conntab_insert(t, &k, 1 + n % 4, 1 + n % 2, n);
 	}
 	/* Target 3 of stream 1: n % 4 == 2 and n % 2 == 0, 150 of them. */
-	assert_int_equal(lb_conntab_forget_target(t, 1, 3), 150);
-	assert_int_equal(lb_conntab_forget_target(t, 1, 3), 0);
+	assert_int_equal(conntab_forget_target(t, 1, 3), 150);
+	assert_int_equal(conntab_forget_target(t, 1, 3), 0);
 	/* Target 3 exists in stream 1 only; stream 2 has targets 2 and 4. */
-	assert_int_equal(lb_conntab_forget_target(t, 2, 3), 0);
+	assert_int_equal(conntab_forget_target(t, 2, 3), 0);
 	for (unsigned n = 0; n < 600; n++) {
-		struct lb_conn_key k = key(protos[n % 3], n);
+		struct conn_key k = key(protos[n % 3], n);
 		bool gone = n % 4 == 2;
 
 		assert_true(hit(t, &k, 1000, 1 + n % 4) == !gone);
 	}
-	assert_int_equal(lb_conntab_forget_stream(t, 2), 300);
+	assert_int_equal(conntab_forget_stream(t, 2), 300);
 	assert_int_equal(ct_stats(t).size, 150);
 	assert_int_equal(ct_stats(t).forgotten, 450);
 	ct_check(t);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 /* An hour of traffic in virtual time: connections come, are used and go
  * idle; the table stays within bounds and its counters add up. */
 static void test_churn(void **state)
 {
-	struct lb_conntab *t = ct_new(5000);
+	struct conntab *t = ct_new(5000);
 	uint64_t now = 0;
 	unsigned seed = 1;
 
 	(void)state;
 	for (unsigned i = 0; i < 200000; i++) {
 		unsigned n = (unsigned)rand_r(&seed) % 20000;
-		struct lb_conn_key k =
-		    key(n % 2 ? IPPROTO_TCP : IPPROTO_UDP, n);
+		struct conn_key k = key(n % 2 ? IPPROTO_TCP : IPPROTO_UDP, n);
 		uint32_t target;
 
 		now += 18; /* 200,000 packets over an hour */
-		if (lb_conntab_lookup(t, &k, now, &target, NULL))
-			lb_conntab_insert(t, &k, n % 7, 0, now);
+		if (conntab_lookup(t, &k, now, &target, NULL))
+			conntab_insert(t, &k, n % 7, 0, now);
 		else
 			assert_int_equal(target, n % 7);
 		if (i % 1000 == 0)
-			lb_conntab_expire(t, now, SIZE_MAX);
+			conntab_expire(t, now, SIZE_MAX);
 	}
 	assert_true(ct_stats(t).evictions > 0);
 	assert_true(ct_stats(t).expirations > 0);
 	ct_check(t);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 static void test_create_limits(void **state)
 {
-	struct lb_conntab_config cfg = {.capacity = ((size_t)1 << 31) + 1};
-	struct lb_conntab *t = NULL;
+	struct conntab_config cfg = {.capacity = ((size_t)1 << 31) + 1};
+	struct conntab *t = NULL;
 
 	(void)state;
-	assert_int_equal(lb_conntab_create(&cfg, &t), -EINVAL);
+	assert_int_equal(conntab_create(&cfg, &t), -EINVAL);
 	assert_null(t);
-	assert_int_equal(lb_conntab_create(NULL, &t), 0);
+	assert_int_equal(conntab_create(NULL, &t), 0);
 	assert_int_equal(ct_stats(t).capacity, LB_CONNTAB_DEFAULT_CAPACITY);
-	lb_conntab_destroy(t);
+	conntab_destroy(t);
 }
 
 /* ---- fragment table ---- */
@@ -386,10 +384,10 @@ static void on_drop(void *ctx, uint32_t id)
 	d->ids[d->n++] = id;
 }
 
-static struct lb_fragtab *ft_new(struct drops *d, size_t capacity,
-				 unsigned hold, size_t max_held)
+static struct fragtab *ft_new(struct drops *d, size_t capacity, unsigned hold,
+			      size_t max_held)
 {
-	struct lb_fragtab_config cfg = {
+	struct fragtab_config cfg = {
 	    .capacity = capacity,
 	    .hold = hold,
 	    .max_held = max_held,
@@ -397,16 +395,16 @@ static struct lb_fragtab *ft_new(struct drops *d, size_t capacity,
 	    .drop = on_drop,
 	    .ctx = d,
 	};
-	struct lb_fragtab *t = NULL;
+	struct fragtab *t = NULL;
 
 	memset(d, 0, sizeof(*d));
-	assert_int_equal(lb_fragtab_create(&cfg, &t), 0);
+	assert_int_equal(fragtab_create(&cfg, &t), 0);
 	return t;
 }
 
 static struct lb_frag_key fkey(uint32_t id)
 {
-	struct lb_packet p = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
+	struct pkt p = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
 	struct lb_frag_key k;
 
 	p.fragment = true;
@@ -415,18 +413,18 @@ static struct lb_frag_key fkey(uint32_t id)
 	return k;
 }
 
-static struct lb_fragtab_stats ft_stats(const struct lb_fragtab *t)
+static struct fragtab_stats ft_stats(const struct fragtab *t)
 {
-	struct lb_fragtab_stats s;
+	struct fragtab_stats s;
 
-	lb_fragtab_stats(t, &s);
+	fragtab_stats(t, &s);
 	return s;
 }
 
 static void test_frag_keys(void **state)
 {
-	struct lb_packet a = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 9, 53);
-	struct lb_packet b = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
+	struct pkt a = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 9, 53);
+	struct pkt b = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
 	struct lb_frag_key ka, kb;
 
 	(void)state;
@@ -449,32 +447,31 @@ static void test_frag_keys(void **state)
 static void test_frag_first_then_rest(void **state)
 {
 	struct drops d;
-	struct lb_fragtab *t = ft_new(&d, 16, 4, 16);
+	struct fragtab *t = ft_new(&d, 16, 4, 16);
 	struct lb_frag_key k = fkey(1), other = fkey(2);
-	uint32_t rel[LB_FRAG_HOLD_MAX], target = 0, stream = 0;
+	uint32_t rel[FRAG_HOLD_MAX], target = 0, stream = 0;
 
 	(void)state;
-	assert_int_equal(lb_fragtab_first(t, &k, 3, 9, 100, rel), 0);
+	assert_int_equal(fragtab_first(t, &k, 3, 9, 100, rel), 0);
 	for (uint32_t id = 10; id < 20; id++) {
-		assert_int_equal(
-		    lb_fragtab_rest(t, &k, id, 150, &target, &stream),
-		    LB_FRAG_FORWARD);
+		assert_int_equal(fragtab_rest(t, &k, id, 150, &target, &stream),
+				 FRAG_FORWARD);
 		assert_int_equal(target, 3);
 		assert_int_equal(stream, 9);
 	}
 	/* Another datagram is not confused with it. */
-	assert_int_equal(lb_fragtab_rest(t, &other, 20, 150, &target, NULL),
-			 LB_FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &other, 20, 150, &target, NULL),
+			 FRAG_HELD);
 	/* The id reused by a new datagram: its first fragment wins. */
-	assert_int_equal(lb_fragtab_first(t, &k, 4, 9, 200, rel), 0);
-	assert_int_equal(lb_fragtab_rest(t, &k, 21, 250, &target, NULL),
-			 LB_FRAG_FORWARD);
+	assert_int_equal(fragtab_first(t, &k, 4, 9, 200, rel), 0);
+	assert_int_equal(fragtab_rest(t, &k, 21, 250, &target, NULL),
+			 FRAG_FORWARD);
 	assert_int_equal(target, 4);
 
 	assert_int_equal(ft_stats(t).firsts, 2);
 	assert_int_equal(ft_stats(t).forwarded, 11);
 	assert_int_equal(ft_stats(t).size, 2);
-	lb_fragtab_destroy(t);
+	fragtab_destroy(t);
 	/* destroy hands back what was held. */
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.ids[0], 20);
@@ -483,55 +480,51 @@ static void test_frag_first_then_rest(void **state)
 static void test_frag_rest_before_first(void **state)
 {
 	struct drops d;
-	struct lb_fragtab *t = ft_new(&d, 16, 4, 16);
+	struct fragtab *t = ft_new(&d, 16, 4, 16);
 	struct lb_frag_key k = fkey(1);
-	uint32_t rel[LB_FRAG_HOLD_MAX], target = 0;
+	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
-	assert_int_equal(lb_fragtab_rest(t, &k, 101, 0, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k, 100, 5, &target, NULL),
-			 LB_FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k, 101, 0, &target, NULL), FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k, 100, 5, &target, NULL), FRAG_HELD);
 	assert_int_equal(ft_stats(t).held, 2);
 	/* The first arrives: both released, in arrival order. */
-	assert_int_equal(lb_fragtab_first(t, &k, 6, 1, 10, rel), 2);
+	assert_int_equal(fragtab_first(t, &k, 6, 1, 10, rel), 2);
 	assert_int_equal(rel[0], 101);
 	assert_int_equal(rel[1], 100);
 	assert_int_equal(ft_stats(t).held, 0);
 	assert_int_equal(ft_stats(t).released, 2);
 	/* The last fragment, after the first: forwarded. */
-	assert_int_equal(lb_fragtab_rest(t, &k, 102, 11, &target, NULL),
-			 LB_FRAG_FORWARD);
+	assert_int_equal(fragtab_rest(t, &k, 102, 11, &target, NULL),
+			 FRAG_FORWARD);
 	assert_int_equal(target, 6);
 	assert_int_equal(ft_stats(t).holds, 2);
-	lb_fragtab_destroy(t);
+	fragtab_destroy(t);
 	assert_int_equal(d.n, 0);
 }
 
 static void test_frag_timeout(void **state)
 {
 	struct drops d;
-	struct lb_fragtab *t = ft_new(&d, 16, 4, 16);
+	struct fragtab *t = ft_new(&d, 16, 4, 16);
 	struct lb_frag_key a = fkey(1), b = fkey(2), c = fkey(3);
-	uint32_t rel[LB_FRAG_HOLD_MAX], target = 0;
+	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
 	/* Held at 0, never completed: dropped at exactly 2 s. */
-	assert_int_equal(lb_fragtab_rest(t, &a, 5, 0, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &a, 6, 1000, &target, NULL),
-			 LB_FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &a, 5, 0, &target, NULL), FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &a, 6, 1000, &target, NULL),
+			 FRAG_HELD);
 	/* Known at 500. */
-	lb_fragtab_first(t, &b, 8, 0, 500, rel);
+	fragtab_first(t, &b, 8, 0, 500, rel);
 	/* Held at 0, its first at 1500: it lives until 3500. */
-	assert_int_equal(lb_fragtab_rest(t, &c, 7, 0, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_first(t, &c, 9, 0, 1500, rel), 1);
+	assert_int_equal(fragtab_rest(t, &c, 7, 0, &target, NULL), FRAG_HELD);
+	assert_int_equal(fragtab_first(t, &c, 9, 0, 1500, rel), 1);
 	assert_int_equal(rel[0], 7);
 
-	assert_int_equal(lb_fragtab_next_expiry(t), 2000);
-	assert_int_equal(lb_fragtab_expire(t, 1999), 0);
-	assert_int_equal(lb_fragtab_expire(t, 2000), 1);
+	assert_int_equal(fragtab_next_expiry(t), 2000);
+	assert_int_equal(fragtab_expire(t, 1999), 0);
+	assert_int_equal(fragtab_expire(t, 2000), 1);
 	assert_int_equal(d.n, 2);
 	assert_int_equal(d.ids[0], 5);
 	assert_int_equal(d.ids[1], 6);
@@ -540,29 +533,29 @@ static void test_frag_timeout(void **state)
 
 	/* b, known at 500, is past its time at 2500 even without expire():
 	 * a later fragment is held, not sent after a stale target. */
-	assert_int_equal(lb_fragtab_rest(t, &b, 10, 2500, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &c, 11, 3499, &target, NULL),
-			 LB_FRAG_FORWARD);
+	assert_int_equal(fragtab_rest(t, &b, 10, 2500, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &c, 11, 3499, &target, NULL),
+			 FRAG_FORWARD);
 	assert_int_equal(target, 9);
-	assert_int_equal(lb_fragtab_next_expiry(t), 3500);
-	assert_int_equal(lb_fragtab_expire(t, 3500), 1);
-	assert_int_equal(lb_fragtab_expire(t, 4500), 1);
+	assert_int_equal(fragtab_next_expiry(t), 3500);
+	assert_int_equal(fragtab_expire(t, 3500), 1);
+	assert_int_equal(fragtab_expire(t, 4500), 1);
 	assert_int_equal(d.n, 3);
 	assert_int_equal(d.ids[2], 10);
 	assert_int_equal(ft_stats(t).size, 0);
 	assert_int_equal(ft_stats(t).expirations, 4);
-	assert_int_equal(lb_fragtab_next_expiry(t), UINT64_MAX);
-	lb_fragtab_destroy(t);
+	assert_int_equal(fragtab_next_expiry(t), UINT64_MAX);
+	fragtab_destroy(t);
 	assert_int_equal(d.n, 3);
 }
 
 static void test_frag_bounds(void **state)
 {
 	struct drops d;
-	struct lb_fragtab *t;
+	struct fragtab *t;
 	struct lb_frag_key k[8];
-	uint32_t rel[LB_FRAG_HOLD_MAX], target = 0;
+	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
 	for (uint32_t i = 0; i < 8; i++)
@@ -570,31 +563,31 @@ static void test_frag_bounds(void **state)
 
 	/* Two held per datagram. */
 	t = ft_new(&d, 4, 2, 5);
-	assert_int_equal(lb_fragtab_rest(t, &k[0], 1, 0, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[0], 2, 0, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[0], 3, 0, &target, NULL),
-			 LB_FRAG_REFUSED);
+	assert_int_equal(fragtab_rest(t, &k[0], 1, 0, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[0], 2, 0, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[0], 3, 0, &target, NULL),
+			 FRAG_REFUSED);
 	/* Five held in all. */
-	assert_int_equal(lb_fragtab_rest(t, &k[1], 4, 1, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[1], 5, 1, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[2], 6, 2, &target, NULL),
-			 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[3], 7, 3, &target, NULL),
-			 LB_FRAG_REFUSED);
+	assert_int_equal(fragtab_rest(t, &k[1], 4, 1, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[1], 5, 1, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[2], 6, 2, &target, NULL),
+			 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[3], 7, 3, &target, NULL),
+			 FRAG_REFUSED);
 	assert_int_equal(ft_stats(t).refused, 2);
 	assert_int_equal(ft_stats(t).held, 5);
 	assert_int_equal(ft_stats(t).size, 3);
 	/* Known datagrams need no holding room. */
-	lb_fragtab_first(t, &k[3], 1, 0, 3, rel);
-	assert_int_equal(lb_fragtab_rest(t, &k[3], 8, 3, &target, NULL),
-			 LB_FRAG_FORWARD);
+	fragtab_first(t, &k[3], 1, 0, 3, rel);
+	assert_int_equal(fragtab_rest(t, &k[3], 8, 3, &target, NULL),
+			 FRAG_FORWARD);
 	/* Four datagrams fill the table: a fifth evicts the oldest, k0,
 	 * whose two held fragments are dropped. */
-	assert_int_equal(lb_fragtab_first(t, &k[4], 2, 0, 4, rel), 0);
+	assert_int_equal(fragtab_first(t, &k[4], 2, 0, 4, rel), 0);
 	assert_int_equal(ft_stats(t).evictions, 1);
 	assert_int_equal(d.n, 2);
 	assert_int_equal(d.ids[0], 1);
@@ -602,42 +595,41 @@ static void test_frag_bounds(void **state)
 	assert_int_equal(ft_stats(t).held, 3);
 	assert_int_equal(ft_stats(t).size, 4);
 	/* Room to hold again, in a new entry that evicts k1. */
-	assert_int_equal(lb_fragtab_rest(t, &k[5], 9, 5, &target, NULL),
-			 LB_FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[5], 9, 5, &target, NULL),
+			 FRAG_HELD);
 	assert_int_equal(d.n, 4);
 	assert_int_equal(ft_stats(t).evictions, 2);
-	lb_fragtab_destroy(t);
+	fragtab_destroy(t);
 	/* k2's and k5's held fragments at destroy. */
 	assert_int_equal(d.n, 6);
 
 	/* The largest hold. */
-	t = ft_new(&d, 4, LB_FRAG_HOLD_MAX, 100);
-	for (uint32_t i = 0; i < LB_FRAG_HOLD_MAX; i++)
-		assert_int_equal(lb_fragtab_rest(t, &k[0], i, 0, &target, NULL),
-				 LB_FRAG_HELD);
-	assert_int_equal(lb_fragtab_rest(t, &k[0], 99, 0, &target, NULL),
-			 LB_FRAG_REFUSED);
-	assert_int_equal(lb_fragtab_first(t, &k[0], 1, 0, 1, rel),
-			 LB_FRAG_HOLD_MAX);
-	for (uint32_t i = 0; i < LB_FRAG_HOLD_MAX; i++)
+	t = ft_new(&d, 4, FRAG_HOLD_MAX, 100);
+	for (uint32_t i = 0; i < FRAG_HOLD_MAX; i++)
+		assert_int_equal(fragtab_rest(t, &k[0], i, 0, &target, NULL),
+				 FRAG_HELD);
+	assert_int_equal(fragtab_rest(t, &k[0], 99, 0, &target, NULL),
+			 FRAG_REFUSED);
+	assert_int_equal(fragtab_first(t, &k[0], 1, 0, 1, rel), FRAG_HOLD_MAX);
+	for (uint32_t i = 0; i < FRAG_HOLD_MAX; i++)
 		assert_int_equal(rel[i], i);
-	lb_fragtab_destroy(t);
+	fragtab_destroy(t);
 	assert_int_equal(d.n, 0);
 }
 
 static void test_frag_create_limits(void **state)
 {
-	struct lb_fragtab_config cfg = {.hold = LB_FRAG_HOLD_MAX + 1};
-	struct lb_fragtab *t = NULL;
+	struct fragtab_config cfg = {.hold = FRAG_HOLD_MAX + 1};
+	struct fragtab *t = NULL;
 
 	(void)state;
-	assert_int_equal(lb_fragtab_create(&cfg, &t), -EINVAL);
+	assert_int_equal(fragtab_create(&cfg, &t), -EINVAL);
 	assert_null(t);
-	assert_int_equal(lb_fragtab_create(NULL, &t), 0);
+	assert_int_equal(fragtab_create(NULL, &t), 0);
 	assert_int_equal(ft_stats(t).capacity, LB_FRAGTAB_DEFAULT_CAPACITY);
 	assert_int_equal(ft_stats(t).max_held, LB_FRAGTAB_DEFAULT_MAX_HELD);
-	lb_fragtab_destroy(t);
-	lb_fragtab_destroy(NULL);
+	fragtab_destroy(t);
+	fragtab_destroy(NULL);
 }
 
 int main(void)

@@ -26,7 +26,7 @@
  * bit for bit, on any host. Changing the seeds or the hashed bytes changes
  * every table: LBs of different versions would then disagree.
  *
- * Properties (measured in tests/unit/test_lb_maglev.c and by
+ * Properties (measured in tests/unit/test_maglev.c and by
  * bench/maglev_bench.c):
  *   - Balance: the fill takes one slot per target per round, so the counts
  *     of any two targets differ by at most one slot; for M >= 100 * N that
@@ -47,8 +47,8 @@
  *     does not know. A stream's M comes from its max-targets, so a stream
  *     with fewer live targets than that sits lower in this table.
  */
-#ifndef STRAIT_LB_MAGLEV_H
-#define STRAIT_LB_MAGLEV_H
+#ifndef STRAIT_MAGLEV_H
+#define STRAIT_MAGLEV_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,24 +56,24 @@
 #include <sys/types.h>
 
 /* Target identifiers run from 1 to this (NSP's identifier range). */
-#define LB_MAGLEV_ID_MAX 65536u
-/* The smallest table size: lb_maglev_default_size never returns less. */
-#define LB_MAGLEV_SIZE_MIN 101u
-/* The largest table size lb_maglev_build accepts (128 MiB of slots); the
+#define MAGLEV_ID_MAX 65536u
+/* The smallest table size: maglev_default_size never returns less. */
+#define MAGLEV_SIZE_MIN 101u
+/* The largest table size maglev_build accepts (128 MiB of slots); the
  * default size for 65,536 targets is 6,553,621. */
-#define LB_MAGLEV_SIZE_MAX (1u << 26)
+#define MAGLEV_SIZE_MAX (1u << 26)
 
-struct lb_maglev;
+struct maglev;
 
 /* True when m is a prime number. Exact for every uint32_t (trial
  * division, a few microseconds at most). */
-bool lb_maglev_is_prime(uint32_t m);
+bool maglev_is_prime(uint32_t m);
 
 /* The default table size for a stream of max_targets targets: the smallest
- * prime >= 100 * max_targets, and at least LB_MAGLEV_SIZE_MIN (101).
- * max_targets above LB_MAGLEV_ID_MAX counts as LB_MAGLEV_ID_MAX, so the
- * result is always a size lb_maglev_build accepts. */
-uint32_t lb_maglev_default_size(uint32_t max_targets);
+ * prime >= 100 * max_targets, and at least MAGLEV_SIZE_MIN (101).
+ * max_targets above MAGLEV_ID_MAX counts as MAGLEV_ID_MAX, so the
+ * result is always a size maglev_build accepts. */
+uint32_t maglev_default_size(uint32_t max_targets);
 
 /* Builds a table of m slots for the n target identifiers at ids, which may
  * come in any order; the result depends only on the set of identifiers and
@@ -81,21 +81,21 @@ uint32_t lb_maglev_default_size(uint32_t max_targets);
  * returns 0 ("no target").
  *
  * Returns 0 with *out set to a new table the caller frees with
- * lb_maglev_free, or, with *out untouched:
- *   -EINVAL  m is not prime, is above LB_MAGLEV_SIZE_MAX, or is smaller
+ * maglev_free, or, with *out untouched:
+ *   -EINVAL  m is not prime, is above MAGLEV_SIZE_MAX, or is smaller
  *            than n (some target would get no slot); ids is NULL with n > 0.
- *   -ERANGE  an identifier is 0 or above LB_MAGLEV_ID_MAX.
+ *   -ERANGE  an identifier is 0 or above MAGLEV_ID_MAX.
  *   -EEXIST  an identifier appears twice.
  *   -ENOMEM  out of memory.
  * Cost: O(M log M + N log N) time (the expected number of probes of the
  * fill, per the Maglev paper); memory M * 2 + N * 8 bytes for the table,
  * plus M / 8 + N * 8 bytes during the build. */
-int lb_maglev_build(const uint32_t *ids, size_t n, uint32_t m,
-		    struct lb_maglev **out);
+int maglev_build(const uint32_t *ids, size_t n, uint32_t m,
+		 struct maglev **out);
 
 /* Frees a table. NULL is fine. The caller makes sure no reader still holds
  * it (see the top of this file). */
-void lb_maglev_free(struct lb_maglev *t);
+void maglev_free(struct maglev *t);
 
 /* The identifier of the target for a flow whose hash is `hash`, or 0 when
  * the table has no target. O(1): two multiplications and one load.
@@ -106,21 +106,21 @@ void lb_maglev_free(struct lb_maglev *t);
  * A hash that is not uniform (a port number alone, say) still spreads over
  * the slots as well as its values allow, and lookup(t, s) for s < M reads
  * slot s, which tests use to walk a table. */
-uint32_t lb_maglev_lookup(const struct lb_maglev *t, uint64_t hash);
+uint32_t maglev_lookup(const struct maglev *t, uint64_t hash);
 
 /* The number of slots (M). */
-uint32_t lb_maglev_size(const struct lb_maglev *t);
+uint32_t maglev_size(const struct maglev *t);
 
 /* The number of targets the table was built for (N). */
-size_t lb_maglev_targets(const struct lb_maglev *t);
+size_t maglev_targets(const struct maglev *t);
 
 /* The number of slots held by identifier id: 0 when id is not one of the
  * table's targets. O(log N) (the counts are kept from the build). */
-uint32_t lb_maglev_count(const struct lb_maglev *t, uint32_t id);
+uint32_t maglev_count(const struct maglev *t, uint32_t id);
 
 /* The number of slots whose target differs between a and b, that is how
  * many of M equally likely flow hashes would move from one table to the
  * other. -EINVAL when the tables differ in size. O(M). */
-ssize_t lb_maglev_diff(const struct lb_maglev *a, const struct lb_maglev *b);
+ssize_t maglev_diff(const struct maglev *a, const struct maglev *b);
 
 #endif

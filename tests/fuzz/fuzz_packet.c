@@ -1,11 +1,11 @@
-/* libFuzzer target: the packet parser (lb/packet.h), fed raw IP packets as
+/* libFuzzer target: the packet parser (lib/packet.h), fed raw IP packets as
  * NFQUEUE would hand them. Nothing may crash or read past the input, and a
  * parsed packet must hold together: l4 inside the input, ports only where
  * there are bytes for them, no L4 for a non-first fragment. Every prefix
  * of an accepted input is parsed too, since a short copy range is the
  * common case, and must never be accepted where the whole was refused.
  *
- * Seeds (tests/fuzz/seeds/lb_packet/) are raw packets written by
+ * Seeds (tests/fuzz/seeds/pkt/) are raw packets written by
  * tests/fixtures/lb/make_fixtures.c. */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../lb/packet.h"
+#include "../../lib/packet.h"
 
-static void check(const uint8_t *d, size_t len, const struct lb_packet *p)
+static void check(const uint8_t *d, size_t len, const struct pkt *p)
 {
 	if (p->family != AF_INET && p->family != AF_INET6)
 		abort();
@@ -49,15 +49,14 @@ static void check(const uint8_t *d, size_t len, const struct lb_packet *p)
 /* Parses the first n bytes from an allocation of exactly n, so that ASan
  * sees a read past the copy range as what it would be in the daemon. The
  * copy is gone on return: *off keeps where l4 was in it. */
-static int parse_copy(const uint8_t *data, size_t n, struct lb_packet *p,
-		      size_t *off)
+static int parse_copy(const uint8_t *data, size_t n, struct pkt *p, size_t *off)
 {
 	uint8_t *c = malloc(n ? n : 1);
 	if (!c)
 		abort(); /* a harness that cannot test must not pass */
 	if (n)
 		memcpy(c, data, n);
-	int rc = lb_packet_parse(c, n, p);
+	int rc = pkt_parse(c, n, p);
 	*off = 0;
 	if (rc == 0) {
 		check(c, n, p);
@@ -72,7 +71,7 @@ static int parse_copy(const uint8_t *data, size_t n, struct lb_packet *p,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct lb_packet whole, cut;
+	struct pkt whole, cut;
 	size_t woff, off;
 
 	int rc = parse_copy(data, size, &whole, &woff);

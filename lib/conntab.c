@@ -12,37 +12,37 @@
 #include "conntab.h"
 
 /* Keys are hashed and compared as bytes: no padding may hide in them. */
-_Static_assert(sizeof(struct lb_conn_key) == 38, "lb_conn_key has padding");
+_Static_assert(sizeof(struct conn_key) == 38, "conn_key has padding");
 
 struct entry {
-	struct lb_conn_key key;
+	struct conn_key key;
 	uint32_t target, stream;
 	uint64_t last_ms;
-	struct entry *hnext;   /* hash chain, or the free list */
-	struct list_node lru;  /* in its class's list, newest first */
+	struct entry *hnext;  /* hash chain, or the free list */
+	struct list_node lru; /* in its class's list, newest first */
 };
 
-struct lb_conntab {
+struct conntab {
 	size_t capacity, size;
-	uint32_t timeout_ms[LB_CONN_NCLASS];
+	uint32_t timeout_ms[CONN_NCLASS];
 	uint64_t seed;
 	struct entry *entries;
 	struct entry *free;
 	struct entry **buckets;
 	size_t mask;
-	struct list_node lru[LB_CONN_NCLASS];
-	struct lb_conntab_stats st;
+	struct list_node lru[CONN_NCLASS];
+	struct conntab_stats st;
 };
 
-static const uint32_t default_timeout_ms[LB_CONN_NCLASS] = {
-    [LB_CONN_TCP] = LB_CONNTAB_DEFAULT_TCP_MS,
-    [LB_CONN_UDP] = LB_CONNTAB_DEFAULT_UDP_MS,
-    [LB_CONN_SCTP] = LB_CONNTAB_DEFAULT_SCTP_MS,
-    [LB_CONN_ICMP] = LB_CONNTAB_DEFAULT_ICMP_MS,
-    [LB_CONN_OTHER] = LB_CONNTAB_DEFAULT_OTHER_MS,
+static const uint32_t default_timeout_ms[CONN_NCLASS] = {
+    [CONN_TCP] = LB_CONNTAB_DEFAULT_TCP_MS,
+    [CONN_UDP] = LB_CONNTAB_DEFAULT_UDP_MS,
+    [CONN_SCTP] = LB_CONNTAB_DEFAULT_SCTP_MS,
+    [CONN_ICMP] = LB_CONNTAB_DEFAULT_ICMP_MS,
+    [CONN_OTHER] = LB_CONNTAB_DEFAULT_OTHER_MS,
 };
 
-void lb_conn_key_from_packet(struct lb_conn_key *k, const struct lb_packet *p)
+void conn_key_from_packet(struct conn_key *k, const struct pkt *p)
 {
 	size_t alen = p->family == AF_INET ? 4 : 16;
 
@@ -55,25 +55,24 @@ void lb_conn_key_from_packet(struct lb_conn_key *k, const struct lb_packet *p)
 	memcpy(k->dst, p->dst, alen);
 }
 
-static enum lb_conn_class class_of(uint8_t proto)
+static enum conn_class class_of(uint8_t proto)
 {
 	switch (proto) {
 	case IPPROTO_TCP:
-		return LB_CONN_TCP;
+		return CONN_TCP;
 	case IPPROTO_UDP:
-		return LB_CONN_UDP;
+		return CONN_UDP;
 	case IPPROTO_SCTP:
-		return LB_CONN_SCTP;
+		return CONN_SCTP;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		return LB_CONN_ICMP;
+		return CONN_ICMP;
 	default:
-		return LB_CONN_OTHER;
+		return CONN_OTHER;
 	}
 }
 
-static struct entry **bucket(const struct lb_conntab *t,
-			     const struct lb_conn_key *k)
+static struct entry **bucket(const struct conntab *t, const struct conn_key *k)
 {
 	return &t->buckets[XXH3_64bits_withSeed(k, sizeof(*k), t->seed) &
 			   t->mask];
@@ -81,7 +80,7 @@ static struct entry **bucket(const struct lb_conntab *t,
 
 /* A clock that steps back (it should not) makes an entry younger, never
  * older than it is. */
-static bool expired(const struct lb_conntab *t, const struct entry *e,
+static bool expired(const struct conntab *t, const struct entry *e,
 		    uint64_t now_ms)
 {
 	uint32_t to = t->timeout_ms[class_of(e->key.proto)];
@@ -90,7 +89,7 @@ static bool expired(const struct lb_conntab *t, const struct entry *e,
 }
 
 /* Unlinks e from its chain and its list and frees it. */
-static void unlink_entry(struct lb_conntab *t, struct entry *e)
+static void unlink_entry(struct conntab *t, struct entry *e)
 {
 	struct entry **pp = bucket(t, &e->key);
 
@@ -103,7 +102,7 @@ static void unlink_entry(struct lb_conntab *t, struct entry *e)
 	t->size--;
 }
 
-static struct entry *find(struct lb_conntab *t, const struct lb_conn_key *k)
+static struct entry *find(struct conntab *t, const struct conn_key *k)
 {
 	for (struct entry *e = *bucket(t, k); e; e = e->hnext)
 		if (!memcmp(&e->key, k, sizeof(*k)))
@@ -111,25 +110,24 @@ static struct entry *find(struct lb_conntab *t, const struct lb_conn_key *k)
 	return NULL;
 }
 
-static struct entry *tail(const struct lb_conntab *t, int c)
+static struct entry *tail(const struct conntab *t, int c)
 {
 	if (list_empty(&t->lru[c]))
 		return NULL;
 	return list_entry(t->lru[c].prev, struct entry, lru);
 }
 
-static void touch(struct lb_conntab *t, struct entry *e, uint64_t now_ms)
+static void touch(struct conntab *t, struct entry *e, uint64_t now_ms)
 {
 	e->last_ms = now_ms;
 	list_del(&e->lru);
 	list_add(&t->lru[class_of(e->key.proto)], &e->lru);
 }
 
-int lb_conntab_create(const struct lb_conntab_config *cfg,
-		      struct lb_conntab **out)
+int conntab_create(const struct conntab_config *cfg, struct conntab **out)
 {
-	struct lb_conntab_config dflt = {0};
-	struct lb_conntab *t;
+	struct conntab_config dflt = {0};
+	struct conntab *t;
 	size_t nb = 1;
 
 	if (!cfg)
@@ -139,9 +137,9 @@ int lb_conntab_create(const struct lb_conntab_config *cfg,
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->capacity = cfg->capacity ? cfg->capacity
-				    : LB_CONNTAB_DEFAULT_CAPACITY;
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
+	t->capacity =
+	    cfg->capacity ? cfg->capacity : LB_CONNTAB_DEFAULT_CAPACITY;
+	for (int c = 0; c < CONN_NCLASS; c++) {
 		t->timeout_ms[c] = cfg->timeout_ms[c] ? cfg->timeout_ms[c]
 						      : default_timeout_ms[c];
 		list_init(&t->lru[c]);
@@ -155,7 +153,7 @@ int lb_conntab_create(const struct lb_conntab_config *cfg,
 	t->buckets = calloc(nb, sizeof(*t->buckets));
 	t->entries = calloc(t->capacity, sizeof(*t->entries));
 	if (!t->buckets || !t->entries) {
-		lb_conntab_destroy(t);
+		conntab_destroy(t);
 		return -ENOMEM;
 	}
 	for (size_t i = t->capacity; i-- > 0;) {
@@ -167,7 +165,7 @@ int lb_conntab_create(const struct lb_conntab_config *cfg,
 	return 0;
 }
 
-void lb_conntab_destroy(struct lb_conntab *t)
+void conntab_destroy(struct conntab *t)
 {
 	if (!t)
 		return;
@@ -176,8 +174,8 @@ void lb_conntab_destroy(struct lb_conntab *t)
 	free(t);
 }
 
-int lb_conntab_lookup(struct lb_conntab *t, const struct lb_conn_key *k,
-		      uint64_t now_ms, uint32_t *target, uint32_t *stream)
+int conntab_lookup(struct conntab *t, const struct conn_key *k, uint64_t now_ms,
+		   uint32_t *target, uint32_t *stream)
 {
 	struct entry *e = find(t, k);
 
@@ -200,11 +198,11 @@ int lb_conntab_lookup(struct lb_conntab *t, const struct lb_conn_key *k,
 
 /* Frees one entry of a full table: an expired one if a class has one (its
  * tail is the class's oldest), else the least recently used of all. */
-static void make_room(struct lb_conntab *t, uint64_t now_ms)
+static void make_room(struct conntab *t, uint64_t now_ms)
 {
 	struct entry *lru = NULL;
 
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
+	for (int c = 0; c < CONN_NCLASS; c++) {
 		struct entry *e = tail(t, c);
 
 		if (!e)
@@ -221,8 +219,8 @@ static void make_room(struct lb_conntab *t, uint64_t now_ms)
 	t->st.evictions++;
 }
 
-void lb_conntab_insert(struct lb_conntab *t, const struct lb_conn_key *k,
-		       uint32_t target, uint32_t stream, uint64_t now_ms)
+void conntab_insert(struct conntab *t, const struct conn_key *k,
+		    uint32_t target, uint32_t stream, uint64_t now_ms)
 {
 	struct entry *e = find(t, k), **b;
 
@@ -249,7 +247,7 @@ void lb_conntab_insert(struct lb_conntab *t, const struct lb_conn_key *k,
 	t->st.inserts++;
 }
 
-int lb_conntab_remove(struct lb_conntab *t, const struct lb_conn_key *k)
+int conntab_remove(struct conntab *t, const struct conn_key *k)
 {
 	struct entry *e = find(t, k);
 
@@ -260,11 +258,11 @@ int lb_conntab_remove(struct lb_conntab *t, const struct lb_conn_key *k)
 	return 0;
 }
 
-size_t lb_conntab_expire(struct lb_conntab *t, uint64_t now_ms, size_t max)
+size_t conntab_expire(struct conntab *t, uint64_t now_ms, size_t max)
 {
 	size_t n = 0;
 
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
+	for (int c = 0; c < CONN_NCLASS; c++) {
 		struct entry *e;
 
 		while (n < max && (e = tail(t, c)) && expired(t, e, now_ms)) {
@@ -276,11 +274,11 @@ size_t lb_conntab_expire(struct lb_conntab *t, uint64_t now_ms, size_t max)
 	return n;
 }
 
-uint64_t lb_conntab_next_expiry(const struct lb_conntab *t)
+uint64_t conntab_next_expiry(const struct conntab *t)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
+	for (int c = 0; c < CONN_NCLASS; c++) {
 		const struct entry *e = tail(t, c);
 
 		if (e && e->last_ms + t->timeout_ms[c] < next)
@@ -289,14 +287,15 @@ uint64_t lb_conntab_next_expiry(const struct lb_conntab *t)
 	return next;
 }
 
-static size_t forget(struct lb_conntab *t, uint32_t stream, bool any_target,
+static size_t forget(struct conntab *t, uint32_t stream, bool any_target,
 		     uint32_t target)
 {
 	struct list_node *pos, *tmp;
 	size_t n = 0;
 
-	for (int c = 0; c < LB_CONN_NCLASS; c++) {
-		list_for_each_safe(pos, tmp, &t->lru[c]) {
+	for (int c = 0; c < CONN_NCLASS; c++) {
+		list_for_each_safe(pos, tmp, &t->lru[c])
+		{
 			struct entry *e = list_entry(pos, struct entry, lru);
 
 			if (e->stream == stream &&
@@ -310,18 +309,18 @@ static size_t forget(struct lb_conntab *t, uint32_t stream, bool any_target,
 	return n;
 }
 
-size_t lb_conntab_forget_target(struct lb_conntab *t, uint32_t stream,
-				uint32_t target)
+size_t conntab_forget_target(struct conntab *t, uint32_t stream,
+			     uint32_t target)
 {
 	return forget(t, stream, false, target);
 }
 
-size_t lb_conntab_forget_stream(struct lb_conntab *t, uint32_t stream)
+size_t conntab_forget_stream(struct conntab *t, uint32_t stream)
 {
 	return forget(t, stream, true, 0);
 }
 
-void lb_conntab_stats(const struct lb_conntab *t, struct lb_conntab_stats *s)
+void conntab_stats(const struct conntab *t, struct conntab_stats *s)
 {
 	*s = t->st;
 	s->size = t->size;

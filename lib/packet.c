@@ -204,7 +204,7 @@ static int ipv6(const uint8_t *d, size_t len, struct ip *ip)
 		}
 		/* The cap bounds the work a crafted packet can cause; real
 		 * stacks send a handful at most (RFC 8200 section 4.1). */
-		if (n == LB_PACKET_MAX_EXTHDRS || hlen > ip->end - off)
+		if (n == PKT_MAX_EXTHDRS || hlen > ip->end - off)
 			return -EINVAL;
 		if (nh == NEXTHDR_FRAGMENT) {
 			/* Two fragment headers leave no single answer to
@@ -292,7 +292,7 @@ static void copy_addr(uint8_t *to, const uint8_t *from, int family)
  * L4 bytes, but only what is used is asked for, so a router that quotes
  * less still gets its error through. An ICMP error about an ICMP error is
  * not a flow (RFC 1122 3.2.2 forbids sending one). */
-static void inner(struct lb_packet *p, const uint8_t *q, size_t qlen)
+static void inner(struct pkt *p, const uint8_t *q, size_t qlen)
 {
 	struct ip in;
 
@@ -327,7 +327,7 @@ static void inner(struct lb_packet *p, const uint8_t *q, size_t qlen)
 	p->icmp_error = true;
 }
 
-static void icmp(struct lb_packet *p)
+static void icmp(struct pkt *p)
 {
 	if (p->l4len < 2)
 		return;
@@ -344,7 +344,7 @@ static void icmp(struct lb_packet *p)
 	}
 }
 
-int lb_packet_parse(const uint8_t *data, size_t len, struct lb_packet *p)
+int pkt_parse(const uint8_t *data, size_t len, struct pkt *p)
 {
 	struct ip ip;
 	int err;

@@ -5,13 +5,13 @@
  * Why: Maglev moves a few connections to a new target whenever targets are
  * added. The table remembers where each connection went, so a hit keeps it
  * there and adding a target breaks nothing. When a target goes away the
- * daemon calls lb_conntab_forget_target(): only that target's connections
+ * daemon calls conntab_forget_target(): only that target's connections
  * move (Maglev then places them). A connection the table does not know
  * (it idled out, or an ECMP change brought it from another LB) is placed by
  * Maglev alone, which every LB computes alike.
  *
- * An entry is keyed by the flow fields of struct lb_packet (family,
- * protocol, addresses, ports; see lb_conn_key_from_packet) and holds a
+ * An entry is keyed by the flow fields of struct pkt (family,
+ * protocol, addresses, ports; see conn_key_from_packet) and holds a
  * target identifier and the stream it belongs to, both opaque numbers the
  * caller chooses. Target identifiers are per stream in strait (1 to
  * max-targets), so the pair names a target; the stream also lets the caller
@@ -27,9 +27,9 @@
  * everything else). An entry is idle from its last insert or hit; it expires
  * when it has been idle for its class's timeout or longer: at exactly
  * last + timeout it is gone. A lookup never returns an expired entry, even
- * when lb_conntab_expire() has not run; expire() only reclaims the memory
+ * when conntab_expire() has not run; expire() only reclaims the memory
  * and the count, and the daemon calls it from a timer (see
- * lb_conntab_next_expiry).
+ * conntab_next_expiry).
  *
  * Layout: a chained hash table over a fixed array of entries, and one
  * intrusive LRU list per protocol class. All entries of a class share one
@@ -45,20 +45,20 @@
  * queue thread; the kernel's queue balancing sends all packets of a flow to
  * one queue.
  */
-#ifndef STRAIT_LB_CONNTAB_H
-#define STRAIT_LB_CONNTAB_H
+#ifndef STRAIT_CONNTAB_H
+#define STRAIT_CONNTAB_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "packet.h"
 
-/* A connection's key. Built by lb_conn_key_from_packet, which zeroes what
+/* A connection's key. Built by conn_key_from_packet, which zeroes what
  * the family does not use, so that equal connections have equal bytes. */
-struct lb_conn_key {
-	uint8_t family;  /* 4 or 6 */
+struct conn_key {
+	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
-	uint16_t sport;  /* host order, as in struct lb_packet */
+	uint16_t sport; /* host order, as in struct pkt */
 	uint16_t dport;
 	uint8_t src[16]; /* IPv4 in the first 4 bytes, the rest zero */
 	uint8_t dst[16];
@@ -67,15 +67,15 @@ struct lb_conn_key {
 /* Fills k from the flow fields of p (for an ICMP error, the fields of the
  * flow it is about, so that the error finds that flow's entry; for ICMP
  * echo, the identifier as both ports). */
-void lb_conn_key_from_packet(struct lb_conn_key *k, const struct lb_packet *p);
+void conn_key_from_packet(struct conn_key *k, const struct pkt *p);
 
-enum lb_conn_class {
-	LB_CONN_TCP,
-	LB_CONN_UDP,
-	LB_CONN_SCTP,
-	LB_CONN_ICMP, /* ICMP and ICMPv6 */
-	LB_CONN_OTHER,
-	LB_CONN_NCLASS,
+enum conn_class {
+	CONN_TCP,
+	CONN_UDP,
+	CONN_SCTP,
+	CONN_ICMP, /* ICMP and ICMPv6 */
+	CONN_OTHER,
+	CONN_NCLASS,
 };
 
 #define LB_CONNTAB_DEFAULT_CAPACITY 262144
@@ -85,12 +85,12 @@ enum lb_conn_class {
 #define LB_CONNTAB_DEFAULT_ICMP_MS 10000
 #define LB_CONNTAB_DEFAULT_OTHER_MS 30000
 
-struct lb_conntab_config {
+struct conntab_config {
 	/* Entries; 0 = LB_CONNTAB_DEFAULT_CAPACITY. At most 2^31. */
 	size_t capacity;
-	/* Idle timeout of each class, indexed by enum lb_conn_class;
+	/* Idle timeout of each class, indexed by enum conn_class;
 	 * 0 = the class's default above. */
-	uint32_t timeout_ms[LB_CONN_NCLASS];
+	uint32_t timeout_ms[CONN_NCLASS];
 	/* Seeds the table's own hash. The daemon passes a random value so
 	 * that remote senders cannot aim their packets at one hash chain;
 	 * it has nothing to do with lb_flow_hash, which must be the same on
@@ -98,61 +98,60 @@ struct lb_conntab_config {
 	uint64_t seed;
 };
 
-struct lb_conntab_stats {
+struct conntab_stats {
 	size_t size, capacity;
-	uint64_t inserts;     /* new entries (not updates of an entry) */
-	uint64_t updates;     /* inserts that found the key and replaced it */
+	uint64_t inserts; /* new entries (not updates of an entry) */
+	uint64_t updates; /* inserts that found the key and replaced it */
 	uint64_t hits, misses;
 	uint64_t evictions;   /* live entries pushed out by a full table */
 	uint64_t expirations; /* entries that idled out */
 	uint64_t forgotten;   /* removed by forget_* and remove */
 };
 
-struct lb_conntab;
+struct conntab;
 
 /* Allocates a table. cfg NULL means all defaults. Returns 0, -EINVAL (a
  * capacity above 2^31) or -ENOMEM; *out is written only on success. */
-int lb_conntab_create(const struct lb_conntab_config *cfg,
-		      struct lb_conntab **out);
+int conntab_create(const struct conntab_config *cfg, struct conntab **out);
 
 /* Frees the table. NULL is ignored. */
-void lb_conntab_destroy(struct lb_conntab *t);
+void conntab_destroy(struct conntab *t);
 
 /* Looks k up. On a hit that has not expired, writes the entry's target and
  * stream (stream may be NULL), refreshes its idle time to now_ms and
  * returns 0. Otherwise returns -ENOENT (an expired entry found on the way
  * is removed and counted as expired). */
-int lb_conntab_lookup(struct lb_conntab *t, const struct lb_conn_key *k,
-		      uint64_t now_ms, uint32_t *target, uint32_t *stream);
+int conntab_lookup(struct conntab *t, const struct conn_key *k, uint64_t now_ms,
+		   uint32_t *target, uint32_t *stream);
 
 /* Records that k goes to target of stream, idle from now_ms. An entry of
  * the same key is replaced. Never fails: a full table makes room as
  * described above. */
-void lb_conntab_insert(struct lb_conntab *t, const struct lb_conn_key *k,
-		       uint32_t target, uint32_t stream, uint64_t now_ms);
+void conntab_insert(struct conntab *t, const struct conn_key *k,
+		    uint32_t target, uint32_t stream, uint64_t now_ms);
 
 /* Removes the entry of k. Returns 0, or -ENOENT when there is none. */
-int lb_conntab_remove(struct lb_conntab *t, const struct lb_conn_key *k);
+int conntab_remove(struct conntab *t, const struct conn_key *k);
 
 /* Removes up to max entries that have expired by now_ms, oldest first, and
  * returns how many it removed. O(removed). max bounds the work done in one
  * call of an event loop; SIZE_MAX removes them all. */
-size_t lb_conntab_expire(struct lb_conntab *t, uint64_t now_ms, size_t max);
+size_t conntab_expire(struct conntab *t, uint64_t now_ms, size_t max);
 
 /* When the next entry expires if not used again (a time to arm a timer
  * for), or UINT64_MAX when the table is empty. O(1). */
-uint64_t lb_conntab_next_expiry(const struct lb_conntab *t);
+uint64_t conntab_next_expiry(const struct conntab *t);
 
 /* Removes every entry of that target of that stream (the target went away)
  * and returns how many. O(size): a target goes away seldom, and an index by
  * target would cost memory in every entry for it. */
-size_t lb_conntab_forget_target(struct lb_conntab *t, uint32_t stream,
-				uint32_t target);
+size_t conntab_forget_target(struct conntab *t, uint32_t stream,
+			     uint32_t target);
 
 /* Removes every entry of a stream (the stream went away). O(size). */
-size_t lb_conntab_forget_stream(struct lb_conntab *t, uint32_t stream);
+size_t conntab_forget_stream(struct conntab *t, uint32_t stream);
 
 /* The current size and the counters since creation. */
-void lb_conntab_stats(const struct lb_conntab *t, struct lb_conntab_stats *s);
+void conntab_stats(const struct conntab *t, struct conntab_stats *s);
 
 #endif

@@ -22,7 +22,7 @@
  *   payload length) are not the packet's and are ignored. An IPv6 payload
  *   length of 0 (jumbogram, BIG TCP) means "as long as the bytes at hand";
  *   an IPv4 total length of 0 (IPv4 BIG TCP) is refused.
- * - At most LB_PACKET_MAX_EXTHDRS IPv6 extension headers are walked; a
+ * - At most PKT_MAX_EXTHDRS IPv6 extension headers are walked; a
  *   packet with more is refused. So is one with two fragment headers.
  * - An IPv6 atomic fragment (fragment header, offset 0, no M flag) is a
  *   whole datagram: fragment is false.
@@ -38,20 +38,20 @@
  *   ICMP packet with the outer addresses, icmp_error false, and is never
  *   refused for it.
  */
-#ifndef STRAIT_LB_PACKET_H
-#define STRAIT_LB_PACKET_H
+#ifndef STRAIT_PACKET_H
+#define STRAIT_PACKET_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* The most IPv6 extension headers walked before a packet is refused. */
-#define LB_PACKET_MAX_EXTHDRS 16
+#define PKT_MAX_EXTHDRS 16
 
-struct lb_packet {
-	int family;          /* AF_INET or AF_INET6 */
-	uint8_t proto;       /* IPPROTO_TCP, _UDP, _SCTP, _ICMP, _ICMPV6, other */
-	uint8_t src[16];     /* network order; IPv4 in the first 4 bytes */
+struct pkt {
+	int family;	 /* AF_INET or AF_INET6 */
+	uint8_t proto;	 /* IPPROTO_TCP, _UDP, _SCTP, _ICMP, _ICMPV6, other */
+	uint8_t src[16]; /* network order; IPv4 in the first 4 bytes */
 	uint8_t dst[16];
 	/* Host order. The ports with has_ports; an echo's identifier in
 	 * both with icmp_echo; otherwise 0. */
@@ -64,15 +64,15 @@ struct lb_packet {
 	 * for a non-first fragment. Points into data, also when l4len is 0
 	 * (the copy range ends at the IP header). */
 	const uint8_t *l4;
-	size_t l4len;        /* L4 bytes at hand from l4, within the packet */
-	uint32_t total_len;  /* the packet's length per its IP header */
+	size_t l4len;	    /* L4 bytes at hand from l4, within the packet */
+	uint32_t total_len; /* the packet's length per its IP header */
 
 	/* Fragments: set for every fragment of a fragmented datagram. */
-	bool fragment;       /* offset != 0 or more fragments */
+	bool fragment;	     /* offset != 0 or more fragments */
 	bool first_fragment; /* offset 0: carries the L4 header */
 	bool more_fragments;
-	uint32_t frag_id;    /* IPv4 identification or IPv6 fragment id;
-			      * 0 when not a fragment */
+	uint32_t frag_id;     /* IPv4 identification or IPv6 fragment id;
+			       * 0 when not a fragment */
 	uint16_t frag_offset; /* in 8-byte units */
 
 	/* ICMP: type and code of the outer ICMP/ICMPv6 header. */
@@ -93,6 +93,6 @@ struct lb_packet {
  * error: has_ports and l4len say what is there. Pure: reads only
  * data[0..len), allocates nothing, keeps no pointer but p->l4 (into
  * data). */
-int lb_packet_parse(const uint8_t *data, size_t len, struct lb_packet *p);
+int pkt_parse(const uint8_t *data, size_t len, struct pkt *p);
 
 #endif

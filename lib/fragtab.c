@@ -18,12 +18,12 @@ struct entry {
 	uint64_t born_ms;
 	struct entry *hnext;  /* hash chain, or the free list */
 	struct list_node age; /* newest first */
-	bool known;           /* the first fragment has been seen */
+	bool known;	      /* the first fragment has been seen */
 	uint8_t n_held;
-	uint32_t held[LB_FRAG_HOLD_MAX];
+	uint32_t held[FRAG_HOLD_MAX];
 };
 
-struct lb_fragtab {
+struct fragtab {
 	size_t capacity, size, held, max_held;
 	uint32_t timeout_ms;
 	unsigned hold;
@@ -35,10 +35,10 @@ struct lb_fragtab {
 	struct entry **buckets;
 	size_t mask;
 	struct list_node age;
-	struct lb_fragtab_stats st;
+	struct fragtab_stats st;
 };
 
-void lb_frag_key_from_packet(struct lb_frag_key *k, const struct lb_packet *p)
+void lb_frag_key_from_packet(struct lb_frag_key *k, const struct pkt *p)
 {
 	size_t alen = p->family == AF_INET ? 4 : 16;
 
@@ -50,14 +50,14 @@ void lb_frag_key_from_packet(struct lb_frag_key *k, const struct lb_packet *p)
 	memcpy(k->dst, p->dst, alen);
 }
 
-static struct entry **bucket(const struct lb_fragtab *t,
+static struct entry **bucket(const struct fragtab *t,
 			     const struct lb_frag_key *k)
 {
 	return &t->buckets[XXH3_64bits_withSeed(k, sizeof(*k), t->seed) &
 			   t->mask];
 }
 
-static struct entry *find(struct lb_fragtab *t, const struct lb_frag_key *k)
+static struct entry *find(struct fragtab *t, const struct lb_frag_key *k)
 {
 	for (struct entry *e = *bucket(t, k); e; e = e->hnext)
 		if (!memcmp(&e->key, k, sizeof(*k)))
@@ -65,13 +65,13 @@ static struct entry *find(struct lb_fragtab *t, const struct lb_frag_key *k)
 	return NULL;
 }
 
-static bool expired(const struct lb_fragtab *t, const struct entry *e,
+static bool expired(const struct fragtab *t, const struct entry *e,
 		    uint64_t now_ms)
 {
 	return now_ms >= e->born_ms && now_ms - e->born_ms >= t->timeout_ms;
 }
 
-static struct entry *oldest(const struct lb_fragtab *t)
+static struct entry *oldest(const struct fragtab *t)
 {
 	if (list_empty(&t->age))
 		return NULL;
@@ -79,7 +79,7 @@ static struct entry *oldest(const struct lb_fragtab *t)
 }
 
 /* Removes e, handing what it held to drop. */
-static void remove_entry(struct lb_fragtab *t, struct entry *e)
+static void remove_entry(struct fragtab *t, struct entry *e)
 {
 	struct entry **pp = bucket(t, &e->key);
 
@@ -100,7 +100,7 @@ static void remove_entry(struct lb_fragtab *t, struct entry *e)
 
 /* A new, waiting entry for k, born now. A full table first loses its
  * oldest entry, which is also the next to expire. */
-static struct entry *add(struct lb_fragtab *t, const struct lb_frag_key *k,
+static struct entry *add(struct fragtab *t, const struct lb_frag_key *k,
 			 uint64_t now_ms)
 {
 	struct entry *e, **b;
@@ -127,27 +127,26 @@ static struct entry *add(struct lb_fragtab *t, const struct lb_frag_key *k,
 	return e;
 }
 
-int lb_fragtab_create(const struct lb_fragtab_config *cfg,
-		      struct lb_fragtab **out)
+int fragtab_create(const struct fragtab_config *cfg, struct fragtab **out)
 {
-	struct lb_fragtab_config dflt = {0};
-	struct lb_fragtab *t;
+	struct fragtab_config dflt = {0};
+	struct fragtab *t;
 	size_t nb = 1;
 
 	if (!cfg)
 		cfg = &dflt;
-	if (cfg->hold > LB_FRAG_HOLD_MAX || cfg->capacity > (size_t)1 << 31)
+	if (cfg->hold > FRAG_HOLD_MAX || cfg->capacity > (size_t)1 << 31)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->capacity = cfg->capacity ? cfg->capacity
-				    : LB_FRAGTAB_DEFAULT_CAPACITY;
-	t->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms
-					: LB_FRAGTAB_DEFAULT_TIMEOUT_MS;
+	t->capacity =
+	    cfg->capacity ? cfg->capacity : LB_FRAGTAB_DEFAULT_CAPACITY;
+	t->timeout_ms =
+	    cfg->timeout_ms ? cfg->timeout_ms : LB_FRAGTAB_DEFAULT_TIMEOUT_MS;
 	t->hold = cfg->hold ? cfg->hold : LB_FRAGTAB_DEFAULT_HOLD;
-	t->max_held = cfg->max_held ? cfg->max_held
-				    : LB_FRAGTAB_DEFAULT_MAX_HELD;
+	t->max_held =
+	    cfg->max_held ? cfg->max_held : LB_FRAGTAB_DEFAULT_MAX_HELD;
 	t->seed = cfg->seed;
 	t->drop = cfg->drop;
 	t->ctx = cfg->ctx;
@@ -158,7 +157,7 @@ int lb_fragtab_create(const struct lb_fragtab_config *cfg,
 	t->buckets = calloc(nb, sizeof(*t->buckets));
 	t->entries = calloc(t->capacity, sizeof(*t->entries));
 	if (!t->buckets || !t->entries) {
-		lb_fragtab_destroy(t);
+		fragtab_destroy(t);
 		return -ENOMEM;
 	}
 	for (size_t i = t->capacity; i-- > 0;) {
@@ -169,7 +168,7 @@ int lb_fragtab_create(const struct lb_fragtab_config *cfg,
 	return 0;
 }
 
-void lb_fragtab_destroy(struct lb_fragtab *t)
+void fragtab_destroy(struct fragtab *t)
 {
 	struct entry *e;
 
@@ -183,9 +182,9 @@ void lb_fragtab_destroy(struct lb_fragtab *t)
 	free(t);
 }
 
-size_t lb_fragtab_first(struct lb_fragtab *t, const struct lb_frag_key *k,
-			uint32_t target, uint32_t stream, uint64_t now_ms,
-			uint32_t *released)
+size_t fragtab_first(struct fragtab *t, const struct lb_frag_key *k,
+		     uint32_t target, uint32_t stream, uint64_t now_ms,
+		     uint32_t *released)
 {
 	struct entry *e = find(t, k);
 	size_t n = 0;
@@ -212,10 +211,9 @@ size_t lb_fragtab_first(struct lb_fragtab *t, const struct lb_frag_key *k,
 	return n;
 }
 
-enum lb_frag_result lb_fragtab_rest(struct lb_fragtab *t,
-				    const struct lb_frag_key *k,
-				    uint32_t packet_id, uint64_t now_ms,
-				    uint32_t *target, uint32_t *stream)
+enum lb_frag_result fragtab_rest(struct fragtab *t, const struct lb_frag_key *k,
+				 uint32_t packet_id, uint64_t now_ms,
+				 uint32_t *target, uint32_t *stream)
 {
 	struct entry *e = find(t, k);
 
@@ -231,21 +229,21 @@ enum lb_frag_result lb_fragtab_rest(struct lb_fragtab *t,
 		if (stream)
 			*stream = e->stream;
 		t->st.forwarded++;
-		return LB_FRAG_FORWARD;
+		return FRAG_FORWARD;
 	}
 	if (t->held >= t->max_held || (e && e->n_held >= t->hold)) {
 		t->st.refused++;
-		return LB_FRAG_REFUSED;
+		return FRAG_REFUSED;
 	}
 	if (!e)
 		e = add(t, k, now_ms);
 	e->held[e->n_held++] = packet_id;
 	t->held++;
 	t->st.holds++;
-	return LB_FRAG_HELD;
+	return FRAG_HELD;
 }
 
-size_t lb_fragtab_expire(struct lb_fragtab *t, uint64_t now_ms)
+size_t fragtab_expire(struct fragtab *t, uint64_t now_ms)
 {
 	struct entry *e;
 	size_t n = 0;
@@ -258,14 +256,14 @@ size_t lb_fragtab_expire(struct lb_fragtab *t, uint64_t now_ms)
 	return n;
 }
 
-uint64_t lb_fragtab_next_expiry(const struct lb_fragtab *t)
+uint64_t fragtab_next_expiry(const struct fragtab *t)
 {
 	const struct entry *e = oldest(t);
 
 	return e ? e->born_ms + t->timeout_ms : UINT64_MAX;
 }
 
-void lb_fragtab_stats(const struct lb_fragtab *t, struct lb_fragtab_stats *s)
+void fragtab_stats(const struct fragtab *t, struct fragtab_stats *s)
 {
 	*s = t->st;
 	s->size = t->size;

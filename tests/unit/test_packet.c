@@ -1,4 +1,4 @@
-/* The packet parser (lb/packet.h) on pcap fixtures.
+/* The packet parser (lib/packet.h) on pcap fixtures.
  *
  * The fixtures in tests/fixtures/lb/ are made by make_fixtures.c beside
  * them; its comments say what each packet is, and the expectations here
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../lb/packet.h"
+#include "../../lib/packet.h"
 #include "../fixtures/pcap.h"
 
 #define FIX "tests/fixtures/lb/"
@@ -49,7 +49,7 @@ static struct pcap_file load(const char *name)
 }
 
 /* What every successful parse must satisfy, whatever the bytes. */
-static void check(const uint8_t *d, size_t len, const struct lb_packet *p)
+static void check(const uint8_t *d, size_t len, const struct pkt *p)
 {
 	assert_true(p->family == AF_INET || p->family == AF_INET6);
 	if (p->l4) {
@@ -82,11 +82,11 @@ static void check(const uint8_t *d, size_t len, const struct lb_packet *p)
 }
 
 /* Parses packet i of f, which must succeed. */
-static void parse(const struct pcap_file *f, size_t i, struct lb_packet *p)
+static void parse(const struct pcap_file *f, size_t i, struct pkt *p)
 {
 	const struct pcap_pkt *k = &f->pkts[i];
 
-	assert_int_equal(lb_packet_parse(k->data, k->caplen, p), 0);
+	assert_int_equal(pkt_parse(k->data, k->caplen, p), 0);
 	check(k->data, k->caplen, p);
 }
 
@@ -98,7 +98,7 @@ static void assert_addr(const uint8_t got[16], int family, const char *want)
 	assert_memory_equal(got, a, 16);
 }
 
-static void assert_flow(const struct lb_packet *p, int family, uint8_t proto,
+static void assert_flow(const struct pkt *p, int family, uint8_t proto,
 			const char *src, const char *dst, uint16_t sport,
 			uint16_t dport)
 {
@@ -110,8 +110,7 @@ static void assert_flow(const struct lb_packet *p, int family, uint8_t proto,
 	assert_int_equal(p->dport, dport);
 }
 
-static size_t l4off(const struct pcap_file *f, size_t i,
-		    const struct lb_packet *p)
+static size_t l4off(const struct pcap_file *f, size_t i, const struct pkt *p)
 {
 	assert_non_null(p->l4);
 	return (size_t)(p->l4 - f->pkts[i].data);
@@ -132,7 +131,7 @@ static void test_v4_l4(void **state)
 	    {IPPROTO_SCTP, 40006, 3868, 32, 32}, /* timestamp */
 	};
 	struct pcap_file f = load("v4_l4");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 6);
@@ -175,7 +174,7 @@ static void test_v6_ext(void **state)
 	    {IPPROTO_UDP, 40017, 53, 40 + 16 * 8, 20, true},
 	};
 	struct pcap_file f = load("v6_ext");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 9);
@@ -195,7 +194,7 @@ static void test_v6_ext(void **state)
 static void test_v4_fragments(void **state)
 {
 	struct pcap_file f = load("v4_frag");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 4);
@@ -241,7 +240,7 @@ static void test_v4_fragments(void **state)
 static void test_v6_fragments(void **state)
 {
 	struct pcap_file f = load("v6_frag");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 6);
@@ -300,7 +299,7 @@ static void test_v6_fragments(void **state)
 static void test_icmp_echo(void **state)
 {
 	struct pcap_file f = load("icmp_echo");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 5);
@@ -361,7 +360,7 @@ static void test_icmp_errors(void **state)
 	    {AF_INET6, IPPROTO_TCP, 4, 0, 40045, 80, false},
 	};
 	struct pcap_file f = load("icmp_err");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
@@ -406,7 +405,7 @@ static void test_icmp_errors_unusable(void **state)
 	    {AF_INET6, 3, 0}, /* quoted 17 extension headers */
 	};
 	struct pcap_file f = load("icmp_err_bad");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, sizeof(want) / sizeof(want[0]));
@@ -427,7 +426,7 @@ static void test_icmp_errors_unusable(void **state)
 static void test_malformed(void **state)
 {
 	struct pcap_file f = load("malformed");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	/* Version 5; IHL 4; IHL past len; total length below IHL; total
@@ -438,8 +437,7 @@ static void test_malformed(void **state)
 	assert_int_equal(f.n, 15);
 	for (size_t i = 0; i < f.n; i++) {
 		const struct pcap_pkt *k = &f.pkts[i];
-		assert_int_equal(lb_packet_parse(k->data, k->caplen, &p),
-				 -EINVAL);
+		assert_int_equal(pkt_parse(k->data, k->caplen, &p), -EINVAL);
 	}
 	pcap_free(&f);
 }
@@ -447,7 +445,7 @@ static void test_malformed(void **state)
 static void test_truncated(void **state)
 {
 	struct pcap_file f = load("truncated");
-	struct lb_packet p;
+	struct pkt p;
 	(void)state;
 
 	assert_int_equal(f.n, 6);
@@ -495,7 +493,7 @@ static void test_corners(void **state)
 {
 	struct pcap_file f = load("v6_ext");
 	struct pcap_file e = load("icmp_echo");
-	struct lb_packet p;
+	struct pkt p;
 	uint8_t b[256];
 	(void)state;
 
@@ -503,7 +501,7 @@ static void test_corners(void **state)
 	 * the bytes at hand. */
 	memcpy(b, f.pkts[1].data, f.pkts[1].caplen);
 	b[4] = b[5] = 0;
-	assert_int_equal(lb_packet_parse(b, f.pkts[1].caplen, &p), 0);
+	assert_int_equal(pkt_parse(b, f.pkts[1].caplen, &p), 0);
 	assert_int_equal(p.total_len, f.pkts[1].caplen);
 	assert_true(p.has_ports);
 	assert_int_equal(p.l4len, 20);
@@ -511,7 +509,7 @@ static void test_corners(void **state)
 	/* ICMPv4 inside IPv6 is nobody's ICMP. */
 	memcpy(b, e.pkts[2].data, e.pkts[2].caplen);
 	b[6] = IPPROTO_ICMP;
-	assert_int_equal(lb_packet_parse(b, e.pkts[2].caplen, &p), 0);
+	assert_int_equal(pkt_parse(b, e.pkts[2].caplen, &p), 0);
 	assert_int_equal(p.proto, IPPROTO_ICMP);
 	assert_false(p.icmp_echo);
 	assert_int_equal(p.icmp_type, 0);
@@ -521,14 +519,13 @@ static void test_corners(void **state)
 }
 
 /* Parses the first k bytes of d from an allocation of exactly k bytes. */
-static int parse_cut(const uint8_t *d, size_t k, struct lb_packet *p,
-		     size_t *off)
+static int parse_cut(const uint8_t *d, size_t k, struct pkt *p, size_t *off)
 {
 	uint8_t *copy = malloc(k ? k : 1);
 	assert_non_null(copy);
 	if (k)
 		memcpy(copy, d, k);
-	int rc = lb_packet_parse(copy, k, p);
+	int rc = pkt_parse(copy, k, p);
 	if (rc == 0) {
 		check(copy, k, p);
 		*off = p->l4 ? (size_t)(p->l4 - copy) : 0;
@@ -549,7 +546,7 @@ static void test_every_cut(void **state)
 
 		for (size_t i = 0; i < f.n; i++) {
 			const struct pcap_pkt *k = &f.pkts[i];
-			struct lb_packet w, p;
+			struct pkt w, p;
 			size_t woff = 0, off = 0;
 			int wrc = parse_cut(k->data, k->caplen, &w, &woff);
 			bool ok = false;
@@ -635,13 +632,12 @@ static void test_every_byte_changed(void **state)
 			for (size_t at = 0; at < upto; at++) {
 				for (size_t v = 0; v < sizeof(vals); v++) {
 					uint8_t *c = malloc(k->caplen);
-					struct lb_packet p;
+					struct pkt p;
 
 					assert_non_null(c);
 					memcpy(c, k->data, k->caplen);
 					c[at] = vals[v];
-					int rc =
-					    lb_packet_parse(c, k->caplen, &p);
+					int rc = pkt_parse(c, k->caplen, &p);
 					assert_true(rc == 0 || rc == -EINVAL);
 					if (rc == 0)
 						check(c, k->caplen, &p);

@@ -19,7 +19,7 @@
  *   | header | ids[n] (u32) | count[n] (u32) | slot[m] (u16)  |
  *   +--------+--------------+----------------+----------------+
  */
-struct lb_maglev {
+struct maglev {
 	uint64_t mod_c; /* UINT64_MAX / m + 1, for fastmod (see lookup) */
 	uint32_t m;
 	uint32_t n;
@@ -28,7 +28,7 @@ struct lb_maglev {
 	const uint16_t *slot;  /* id - 1 per slot; NULL when n = 0 */
 };
 
-bool lb_maglev_is_prime(uint32_t m)
+bool maglev_is_prime(uint32_t m)
 {
 	if (m < 2)
 		return false;
@@ -44,19 +44,19 @@ bool lb_maglev_is_prime(uint32_t m)
 	return true;
 }
 
-uint32_t lb_maglev_default_size(uint32_t max_targets)
+uint32_t maglev_default_size(uint32_t max_targets)
 {
 	uint32_t m;
 
-	if (max_targets > LB_MAGLEV_ID_MAX)
-		max_targets = LB_MAGLEV_ID_MAX;
+	if (max_targets > MAGLEV_ID_MAX)
+		max_targets = MAGLEV_ID_MAX;
 	m = 100 * max_targets;
-	if (m < LB_MAGLEV_SIZE_MIN)
-		m = LB_MAGLEV_SIZE_MIN;
+	if (m < MAGLEV_SIZE_MIN)
+		m = MAGLEV_SIZE_MIN;
 	/* Prime gaps below 2^26 are under 200, so this ends quickly; the
 	 * largest result, 6,553,621 (for 6,553,600), is well below
-	 * LB_MAGLEV_SIZE_MAX. */
-	while (!lb_maglev_is_prime(m))
+	 * MAGLEV_SIZE_MAX. */
+	while (!maglev_is_prime(m))
 		m++;
 	return m;
 }
@@ -72,8 +72,8 @@ static int cmp_u32(const void *a, const void *b)
  * byte order, so that every host computes the same permutation. */
 static uint64_t hash_id(uint32_t id, uint64_t seed)
 {
-	uint8_t b[4] = { id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff,
-			 id >> 24 };
+	uint8_t b[4] = {id & 0xff, (id >> 8) & 0xff, (id >> 16) & 0xff,
+			id >> 24};
 
 	return XXH3_64bits_withSeed(b, sizeof(b), seed);
 }
@@ -87,7 +87,7 @@ static uint64_t hash_id(uint32_t id, uint64_t seed)
  * visits every slot and a free one is always found while the table is not
  * full. A bitmap of taken slots keeps the probe cheap without a sentinel
  * value in the slots (all 65,536 uint16_t values are identifiers). */
-static void populate(struct lb_maglev *t, uint16_t *slot, uint32_t *count,
+static void populate(struct maglev *t, uint16_t *slot, uint32_t *count,
 		     uint32_t *pos, const uint32_t *skip, uint64_t *taken)
 {
 	uint32_t m = t->m, n = t->n, filled = 0;
@@ -114,20 +114,18 @@ static void populate(struct lb_maglev *t, uint16_t *slot, uint32_t *count,
 	}
 }
 
-int lb_maglev_build(const uint32_t *ids, size_t n, uint32_t m,
-		    struct lb_maglev **out)
+int maglev_build(const uint32_t *ids, size_t n, uint32_t m, struct maglev **out)
 {
-	struct lb_maglev *t;
+	struct maglev *t;
 	uint32_t *tids, *count, *pos = NULL, *skip;
 	uint64_t *taken = NULL;
 	uint16_t *slot;
 	int err = -ENOMEM;
 
-	if (!lb_maglev_is_prime(m) || m > LB_MAGLEV_SIZE_MAX || n > m ||
-	    (n && !ids))
+	if (!maglev_is_prime(m) || m > MAGLEV_SIZE_MAX || n > m || (n && !ids))
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (ids[i] == 0 || ids[i] > LB_MAGLEV_ID_MAX)
+		if (ids[i] == 0 || ids[i] > MAGLEV_ID_MAX)
 			return -ERANGE;
 
 	/* n <= m <= 2^26, so these sizes cannot overflow. */
@@ -184,12 +182,12 @@ free_table:
 	return err;
 }
 
-void lb_maglev_free(struct lb_maglev *t)
+void maglev_free(struct maglev *t)
 {
 	free(t);
 }
 
-uint32_t lb_maglev_lookup(const struct lb_maglev *t, uint64_t hash)
+uint32_t maglev_lookup(const struct maglev *t, uint64_t hash)
 {
 	/* The slot is the hash folded to 32 bits, modulo M. A 64-bit
 	 * division by a run-time M costs about 3 ns a packet on the machines
@@ -213,17 +211,17 @@ uint32_t lb_maglev_lookup(const struct lb_maglev *t, uint64_t hash)
 	return (uint32_t)t->slot[s] + 1u;
 }
 
-uint32_t lb_maglev_size(const struct lb_maglev *t)
+uint32_t maglev_size(const struct maglev *t)
 {
 	return t->m;
 }
 
-size_t lb_maglev_targets(const struct lb_maglev *t)
+size_t maglev_targets(const struct maglev *t)
 {
 	return t->n;
 }
 
-uint32_t lb_maglev_count(const struct lb_maglev *t, uint32_t id)
+uint32_t maglev_count(const struct maglev *t, uint32_t id)
 {
 	const uint32_t *p =
 	    bsearch(&id, t->ids, t->n, sizeof(*t->ids), cmp_u32);
@@ -231,7 +229,7 @@ uint32_t lb_maglev_count(const struct lb_maglev *t, uint32_t id)
 	return p ? t->count[p - t->ids] : 0;
 }
 
-ssize_t lb_maglev_diff(const struct lb_maglev *a, const struct lb_maglev *b)
+ssize_t maglev_diff(const struct maglev *a, const struct maglev *b)
 {
 	ssize_t d = 0;
 
