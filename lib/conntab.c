@@ -35,11 +35,11 @@ struct conntab {
 };
 
 static const uint32_t default_timeout_ms[CONN_NCLASS] = {
-    [CONN_TCP] = LB_CONNTAB_DEFAULT_TCP_MS,
-    [CONN_UDP] = LB_CONNTAB_DEFAULT_UDP_MS,
-    [CONN_SCTP] = LB_CONNTAB_DEFAULT_SCTP_MS,
-    [CONN_ICMP] = LB_CONNTAB_DEFAULT_ICMP_MS,
-    [CONN_OTHER] = LB_CONNTAB_DEFAULT_OTHER_MS,
+    [CONN_TCP] = CONNTAB_DEFAULT_TCP_MS,
+    [CONN_UDP] = CONNTAB_DEFAULT_UDP_MS,
+    [CONN_SCTP] = CONNTAB_DEFAULT_SCTP_MS,
+    [CONN_ICMP] = CONNTAB_DEFAULT_ICMP_MS,
+    [CONN_OTHER] = CONNTAB_DEFAULT_OTHER_MS,
 };
 
 void conn_key_from_packet(struct conn_key *k, const struct pkt *p)
@@ -138,7 +138,7 @@ int conntab_create(const struct conntab_config *cfg, struct conntab **out)
 	if (!t)
 		return -ENOMEM;
 	t->capacity =
-	    cfg->capacity ? cfg->capacity : LB_CONNTAB_DEFAULT_CAPACITY;
+	    cfg->capacity ? cfg->capacity : CONNTAB_DEFAULT_CAPACITY;
 	for (int c = 0; c < CONN_NCLASS; c++) {
 		t->timeout_ms[c] = cfg->timeout_ms[c] ? cfg->timeout_ms[c]
 						      : default_timeout_ms[c];

@@ -78,15 +78,15 @@ enum conn_class {
 	CONN_NCLASS,
 };
 
-#define LB_CONNTAB_DEFAULT_CAPACITY 262144
-#define LB_CONNTAB_DEFAULT_TCP_MS 300000
-#define LB_CONNTAB_DEFAULT_UDP_MS 30000
-#define LB_CONNTAB_DEFAULT_SCTP_MS 300000
-#define LB_CONNTAB_DEFAULT_ICMP_MS 10000
-#define LB_CONNTAB_DEFAULT_OTHER_MS 30000
+#define CONNTAB_DEFAULT_CAPACITY 262144
+#define CONNTAB_DEFAULT_TCP_MS 300000
+#define CONNTAB_DEFAULT_UDP_MS 30000
+#define CONNTAB_DEFAULT_SCTP_MS 300000
+#define CONNTAB_DEFAULT_ICMP_MS 10000
+#define CONNTAB_DEFAULT_OTHER_MS 30000
 
 struct conntab_config {
-	/* Entries; 0 = LB_CONNTAB_DEFAULT_CAPACITY. At most 2^31. */
+	/* Entries; 0 = CONNTAB_DEFAULT_CAPACITY. At most 2^31. */
 	size_t capacity;
 	/* Idle timeout of each class, indexed by enum conn_class;
 	 * 0 = the class's default above. */

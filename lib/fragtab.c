@@ -141,12 +141,12 @@ int fragtab_create(const struct fragtab_config *cfg, struct fragtab **out)
 	if (!t)
 		return -ENOMEM;
 	t->capacity =
-	    cfg->capacity ? cfg->capacity : LB_FRAGTAB_DEFAULT_CAPACITY;
+	    cfg->capacity ? cfg->capacity : FRAGTAB_DEFAULT_CAPACITY;
 	t->timeout_ms =
-	    cfg->timeout_ms ? cfg->timeout_ms : LB_FRAGTAB_DEFAULT_TIMEOUT_MS;
-	t->hold = cfg->hold ? cfg->hold : LB_FRAGTAB_DEFAULT_HOLD;
+	    cfg->timeout_ms ? cfg->timeout_ms : FRAGTAB_DEFAULT_TIMEOUT_MS;
+	t->hold = cfg->hold ? cfg->hold : FRAGTAB_DEFAULT_HOLD;
 	t->max_held =
-	    cfg->max_held ? cfg->max_held : LB_FRAGTAB_DEFAULT_MAX_HELD;
+	    cfg->max_held ? cfg->max_held : FRAGTAB_DEFAULT_MAX_HELD;
 	t->seed = cfg->seed;
 	t->drop = cfg->drop;
 	t->ctx = cfg->ctx;

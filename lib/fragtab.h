@@ -65,10 +65,10 @@ void lb_frag_key_from_packet(struct lb_frag_key *k, const struct pkt *p);
 
 /* The most packets one datagram may hold, and the defaults. */
 #define FRAG_HOLD_MAX 16
-#define LB_FRAGTAB_DEFAULT_CAPACITY 4096
-#define LB_FRAGTAB_DEFAULT_TIMEOUT_MS 2000
-#define LB_FRAGTAB_DEFAULT_HOLD 8
-#define LB_FRAGTAB_DEFAULT_MAX_HELD 256
+#define FRAGTAB_DEFAULT_CAPACITY 4096
+#define FRAGTAB_DEFAULT_TIMEOUT_MS 2000
+#define FRAGTAB_DEFAULT_HOLD 8
+#define FRAGTAB_DEFAULT_MAX_HELD 256
 
 struct fragtab_config {
 	size_t capacity;     /* datagrams; 0 = default; at most 2^31 */

@@ -365,7 +365,7 @@ static void test_create_limits(void **state)
 	assert_int_equal(conntab_create(&cfg, &t), -EINVAL);
 	assert_null(t);
 	assert_int_equal(conntab_create(NULL, &t), 0);
-	assert_int_equal(ct_stats(t).capacity, LB_CONNTAB_DEFAULT_CAPACITY);
+	assert_int_equal(ct_stats(t).capacity, CONNTAB_DEFAULT_CAPACITY);
 	conntab_destroy(t);
 }
 
@@ -626,8 +626,8 @@ static void test_frag_create_limits(void **state)
 	assert_int_equal(fragtab_create(&cfg, &t), -EINVAL);
 	assert_null(t);
 	assert_int_equal(fragtab_create(NULL, &t), 0);
-	assert_int_equal(ft_stats(t).capacity, LB_FRAGTAB_DEFAULT_CAPACITY);
-	assert_int_equal(ft_stats(t).max_held, LB_FRAGTAB_DEFAULT_MAX_HELD);
+	assert_int_equal(ft_stats(t).capacity, FRAGTAB_DEFAULT_CAPACITY);
+	assert_int_equal(ft_stats(t).max_held, FRAGTAB_DEFAULT_MAX_HELD);
 	fragtab_destroy(t);
 	fragtab_destroy(NULL);
 }
