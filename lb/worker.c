@@ -127,9 +127,9 @@ static void frag_drop(void *ctx, uint32_t packet_id)
 static void place_fragment(struct lb_worker *w, uint32_t id,
 			   const struct pkt *p)
 {
-	struct lb_frag_key k;
+	struct frag_key k;
 	uint32_t mark;
-	lb_frag_key_from_packet(&k, p);
+	frag_key_from_packet(&k, p);
 	switch (fragtab_rest(w->frags, &k, id, w->now_ms, &mark, NULL)) {
 	case FRAG_FORWARD:
 		bump(&w->stats.frag_follow);
@@ -224,9 +224,9 @@ static int on_packet(void *data, const struct lb_nfq_packet *np)
 		bump(&w->stats.icmp_errors);
 	uint32_t mark = s->offset + target;
 	if (p.fragment) {
-		struct lb_frag_key k;
+		struct frag_key k;
 		uint32_t released[FRAG_HOLD_MAX];
-		lb_frag_key_from_packet(&k, &p);
+		frag_key_from_packet(&k, &p);
 		size_t n = fragtab_first(w->frags, &k, mark, s->uid,
 					    w->now_ms, released);
 		for (size_t i = 0; i < n; i++) {

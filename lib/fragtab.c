@@ -10,10 +10,10 @@
 
 #include "fragtab.h"
 
-_Static_assert(sizeof(struct lb_frag_key) == 40, "lb_frag_key has padding");
+_Static_assert(sizeof(struct frag_key) == 40, "frag_key has padding");
 
 struct entry {
-	struct lb_frag_key key;
+	struct frag_key key;
 	uint32_t target, stream;
 	uint64_t born_ms;
 	struct entry *hnext;  /* hash chain, or the free list */
@@ -38,7 +38,7 @@ struct fragtab {
 	struct fragtab_stats st;
 };
 
-void lb_frag_key_from_packet(struct lb_frag_key *k, const struct pkt *p)
+void frag_key_from_packet(struct frag_key *k, const struct pkt *p)
 {
 	size_t alen = p->family == AF_INET ? 4 : 16;
 
@@ -51,13 +51,13 @@ void lb_frag_key_from_packet(struct lb_frag_key *k, const struct pkt *p)
 }
 
 static struct entry **bucket(const struct fragtab *t,
-			     const struct lb_frag_key *k)
+			     const struct frag_key *k)
 {
 	return &t->buckets[XXH3_64bits_withSeed(k, sizeof(*k), t->seed) &
 			   t->mask];
 }
 
-static struct entry *find(struct fragtab *t, const struct lb_frag_key *k)
+static struct entry *find(struct fragtab *t, const struct frag_key *k)
 {
 	for (struct entry *e = *bucket(t, k); e; e = e->hnext)
 		if (!memcmp(&e->key, k, sizeof(*k)))
@@ -100,7 +100,7 @@ static void remove_entry(struct fragtab *t, struct entry *e)
 
 /* A new, waiting entry for k, born now. A full table first loses its
  * oldest entry, which is also the next to expire. */
-static struct entry *add(struct fragtab *t, const struct lb_frag_key *k,
+static struct entry *add(struct fragtab *t, const struct frag_key *k,
 			 uint64_t now_ms)
 {
 	struct entry *e, **b;
@@ -182,7 +182,7 @@ void fragtab_destroy(struct fragtab *t)
 	free(t);
 }
 
-size_t fragtab_first(struct fragtab *t, const struct lb_frag_key *k,
+size_t fragtab_first(struct fragtab *t, const struct frag_key *k,
 		     uint32_t target, uint32_t stream, uint64_t now_ms,
 		     uint32_t *released)
 {
@@ -211,7 +211,7 @@ size_t fragtab_first(struct fragtab *t, const struct lb_frag_key *k,
 	return n;
 }
 
-enum lb_frag_result fragtab_rest(struct fragtab *t, const struct lb_frag_key *k,
+enum frag_result fragtab_rest(struct fragtab *t, const struct frag_key *k,
 				 uint32_t packet_id, uint64_t now_ms,
 				 uint32_t *target, uint32_t *stream)
 {

@@ -50,9 +50,9 @@
 
 #include "packet.h"
 
-/* A datagram's key, built by lb_frag_key_from_packet (which zeroes what the
+/* A datagram's key, built by frag_key_from_packet (which zeroes what the
  * family does not use, so equal keys have equal bytes). */
-struct lb_frag_key {
+struct frag_key {
 	uint8_t family; /* 4 or 6 */
 	uint8_t proto;
 	uint8_t zero[2];
@@ -61,7 +61,7 @@ struct lb_frag_key {
 	uint8_t dst[16];
 };
 
-void lb_frag_key_from_packet(struct lb_frag_key *k, const struct pkt *p);
+void frag_key_from_packet(struct frag_key *k, const struct pkt *p);
 
 /* The most packets one datagram may hold, and the defaults. */
 #define FRAG_HOLD_MAX 16
@@ -95,7 +95,7 @@ struct fragtab_stats {
 	uint64_t evictions;   /* live entries pushed out by a full table */
 };
 
-enum lb_frag_result {
+enum frag_result {
 	FRAG_FORWARD, /* *target and *stream are set: send it there */
 	FRAG_HELD,    /* held: wait for fragtab_first or drop */
 	FRAG_REFUSED, /* not held, a bound was reached: drop it */
@@ -116,14 +116,14 @@ void fragtab_destroy(struct fragtab *t);
  * has room for FRAG_HOLD_MAX ids, in their arrival order; the caller
  * gives those packets the first fragment's verdict. Returns how many were
  * released. Never fails: a full table evicts its oldest entry. */
-size_t fragtab_first(struct fragtab *t, const struct lb_frag_key *k,
+size_t fragtab_first(struct fragtab *t, const struct frag_key *k,
 		     uint32_t target, uint32_t stream, uint64_t now_ms,
 		     uint32_t *released);
 
 /* A later fragment (p->fragment && !p->first_fragment) of datagram k, with
- * the NFQUEUE packet id packet_id. See enum lb_frag_result; on FORWARD,
+ * the NFQUEUE packet id packet_id. See enum frag_result; on FORWARD,
  * stream may be NULL. */
-enum lb_frag_result fragtab_rest(struct fragtab *t, const struct lb_frag_key *k,
+enum frag_result fragtab_rest(struct fragtab *t, const struct frag_key *k,
 				 uint32_t packet_id, uint64_t now_ms,
 				 uint32_t *target, uint32_t *stream);
 

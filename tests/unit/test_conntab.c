@@ -402,14 +402,14 @@ static struct fragtab *ft_new(struct drops *d, size_t capacity, unsigned hold,
 	return t;
 }
 
-static struct lb_frag_key fkey(uint32_t id)
+static struct frag_key fkey(uint32_t id)
 {
 	struct pkt p = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
-	struct lb_frag_key k;
+	struct frag_key k;
 
 	p.fragment = true;
 	p.frag_id = id;
-	lb_frag_key_from_packet(&k, &p);
+	frag_key_from_packet(&k, &p);
 	return k;
 }
 
@@ -425,7 +425,7 @@ static void test_frag_keys(void **state)
 {
 	struct pkt a = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 9, 53);
 	struct pkt b = pkt(IPPROTO_UDP, "192.0.2.1", "198.18.0.1", 0, 0);
-	struct lb_frag_key ka, kb;
+	struct frag_key ka, kb;
 
 	(void)state;
 	/* The first fragment has ports, the others not: same key. */
@@ -434,13 +434,13 @@ static void test_frag_keys(void **state)
 	b.fragment = true;
 	b.frag_offset = 100;
 	b.src[7] = 1;
-	lb_frag_key_from_packet(&ka, &a);
-	lb_frag_key_from_packet(&kb, &b);
+	frag_key_from_packet(&ka, &a);
+	frag_key_from_packet(&kb, &b);
 	assert_memory_equal(&ka, &kb, sizeof(ka));
 	assert_int_equal(ka.id, 0x12345678);
 	assert_int_equal(ka.family, 4);
 	b.frag_id++;
-	lb_frag_key_from_packet(&kb, &b);
+	frag_key_from_packet(&kb, &b);
 	assert_memory_not_equal(&ka, &kb, sizeof(ka));
 }
 
@@ -448,7 +448,7 @@ static void test_frag_first_then_rest(void **state)
 {
 	struct drops d;
 	struct fragtab *t = ft_new(&d, 16, 4, 16);
-	struct lb_frag_key k = fkey(1), other = fkey(2);
+	struct frag_key k = fkey(1), other = fkey(2);
 	uint32_t rel[FRAG_HOLD_MAX], target = 0, stream = 0;
 
 	(void)state;
@@ -481,7 +481,7 @@ static void test_frag_rest_before_first(void **state)
 {
 	struct drops d;
 	struct fragtab *t = ft_new(&d, 16, 4, 16);
-	struct lb_frag_key k = fkey(1);
+	struct frag_key k = fkey(1);
 	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
@@ -507,7 +507,7 @@ static void test_frag_timeout(void **state)
 {
 	struct drops d;
 	struct fragtab *t = ft_new(&d, 16, 4, 16);
-	struct lb_frag_key a = fkey(1), b = fkey(2), c = fkey(3);
+	struct frag_key a = fkey(1), b = fkey(2), c = fkey(3);
 	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
@@ -554,7 +554,7 @@ static void test_frag_bounds(void **state)
 {
 	struct drops d;
 	struct fragtab *t;
-	struct lb_frag_key k[8];
+	struct frag_key k[8];
 	uint32_t rel[FRAG_HOLD_MAX], target = 0;
 
 	(void)state;
