@@ -152,6 +152,8 @@ static const struct {
     {"attractors", CTL_KIND_ATTRACTOR},
     {"gateway", CTL_KIND_GATEWAY},
     {"gateways", CTL_KIND_GATEWAY},
+    {"service", CTL_KIND_SERVICE},
+    {"services", CTL_KIND_SERVICE},
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -182,8 +184,8 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 const char *ctl_kind_name(enum ctl_kind kind)
 {
 	static const char *const names[] = {
-	    "all",   "trench", "conduits",   "streams",
-	    "flows", "vips",   "attractors", "gateways",
+	    "all",  "trench",	  "conduits", "streams",  "flows",
+	    "vips", "attractors", "gateways", "services",
 	};
 	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
 								 : "?";
@@ -453,7 +455,8 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		}
 		return errtext(-EINVAL, err, errlen,
 			    "--kind '%s' is not one of trench, conduits, "
-			    "streams, flows, vips, attractors, gateways, all",
+			    "streams, flows, vips, attractors, gateways, "
+			    "services, all",
 			    v);
 	case O_WATCH:
 		a->watch = true;

@@ -64,6 +64,7 @@ enum ctl_kind {
 	CTL_KIND_VIP,
 	CTL_KIND_ATTRACTOR,
 	CTL_KIND_GATEWAY,
+	CTL_KIND_SERVICE,
 };
 
 struct ctl_kv {

@@ -321,8 +321,8 @@ static const struct help help_config = {
 	    "last revision printed.\n",
     .options =
 	"  --kind K           trench, conduits, streams, flows, vips,\n"
-	"                     attractors, gateways, or all (default);\n"
-	"                     singular or plural\n"
+	"                     attractors, gateways, services, or all\n"
+	"                     (default); singular or plural\n"
 	"  --trench T         only this trench\n"
 	"  --conduit C        only this conduit (its streams and flows)\n"
 	"  --stream S         only this stream (and its flows)\n"
@@ -332,14 +332,15 @@ static const struct help help_config = {
 	      "  Text: `revision N`, then per kind a titled, aligned table.\n"
 	      "  JSON: {\"revision\":N,\"trenches\":[..],\"conduits\":[..],\n"
 	      "  \"streams\":[..],\"flows\":[..],\"vips\":[..],\n"
-	      "  \"attractors\":[..],\"gateways\":[..]} with the fields of\n"
-	      "  proto/nsp.proto under their proto names; with --kind only\n"
-	      "  that list. Pretty once; with --watch one compact line per\n"
-	      "  answer.\n",
+	      "  \"attractors\":[..],\"gateways\":[..],\"services\":[..]}\n"
+	      "  with the fields of proto/nsp.proto under their proto\n"
+	      "  names; with --kind only that list. Pretty once; with\n"
+	      "  --watch one compact line per answer.\n",
     .examples = "Examples:\n"
 		"  straitctl nsp config --trench trench-a\n"
 		"  straitctl nsp config --kind streams --json\n"
-		"  straitctl nsp config --watch --kind flows --json\n",
+		"  straitctl nsp config --watch --kind flows --json\n"
+		"  straitctl nsp config --watch --kind services\n",
 };
 
 static const char child_options[] =

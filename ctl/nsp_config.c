@@ -52,6 +52,8 @@ static const char *watch_method(enum ctl_kind kind)
 		return "nsp.Configuration/WatchAttractor";
 	case CTL_KIND_GATEWAY:
 		return "nsp.Configuration/WatchGateway";
+	case CTL_KIND_SERVICE:
+		return "nsp.Configuration/WatchService";
 	}
 	return "nsp.Configuration/WatchAll";
 }

@@ -176,6 +176,16 @@ static void gateway_row(struct row *r, const void *item)
 	putu(r, x->multiplier);
 }
 
+static void service_row(struct row *r, const void *item)
+{
+	const Nsp__Service *x = item;
+	put(r, x->name);
+	put(r, x->trench);
+	join(r, x->addresses, x->n_addresses);
+	put(r, x->policy);
+	putu(r, x->max_instances);
+}
+
 typedef void (*row_fn)(struct row *r, const void *item);
 
 /* One section: a title with the count, then the table with its header. */
@@ -223,6 +233,8 @@ int ctl_config_text(struct buf *b, const Nsp__ConfigResponse *r,
 	    "BFD",  "REMOTE-ASN", "LOCAL-ASN", "REMOTE-PORT", "LOCAL-PORT",
 	    "HOLD", "MIN-TX",	  "MIN-RX",    "MULTIPLIER",
 	};
+	static const char *const h_service[] = {"NAME", "TRENCH", "ADDRESSES",
+						"POLICY", "MAX-INSTANCES"};
 	int err = buf_printf(b, "revision %" PRIu64 "\n", r->revision);
 	if (!err && want(kind, CTL_KIND_TRENCH))
 		err = SECTION(b, "Trenches", h_trench, r->trenches,
@@ -244,6 +256,9 @@ int ctl_config_text(struct buf *b, const Nsp__ConfigResponse *r,
 	if (!err && want(kind, CTL_KIND_GATEWAY))
 		err = SECTION(b, "Gateways", h_gateway, r->gateways,
 			      r->n_gateways, gateway_row);
+	if (!err && want(kind, CTL_KIND_SERVICE))
+		err = SECTION(b, "Services", h_service, r->services,
+			      r->n_services, service_row);
 	return err;
 }
 
@@ -366,6 +381,16 @@ static void gateway_json(struct json *j, const void *item)
 	juint(j, "multiplier", x->multiplier);
 }
 
+static void service_json(struct json *j, const void *item)
+{
+	const Nsp__Service *x = item;
+	jstr(j, "name", x->name);
+	jstr(j, "trench", x->trench);
+	jlist(j, "addresses", x->addresses, x->n_addresses);
+	jstr(j, "policy", x->policy);
+	juint(j, "max_instances", x->max_instances);
+}
+
 typedef void (*json_fn)(struct json *j, const void *item);
 
 static void jitems(struct json *j, const char *key, void *const *items,
@@ -404,5 +429,7 @@ int ctl_config_json(struct json *j, const Nsp__ConfigResponse *r,
 		       attractor_json);
 	if (want(kind, CTL_KIND_GATEWAY))
 		JITEMS(j, "gateways", r->gateways, r->n_gateways, gateway_json);
+	if (want(kind, CTL_KIND_SERVICE))
+		JITEMS(j, "services", r->services, r->n_services, service_json);
 	return json_object_end(j);
 }

@@ -17,7 +17,8 @@
  *	                "replicas"}],
  *	 "gateways":[{"name","trench","address","ip_family","protocol","bfd",
  *	              "remote_asn","local_asn","remote_port","local_port",
- *	              "hold_time","min_tx","min_rx","multiplier"}]}
+ *	              "hold_time","min_tx","min_rx","multiplier"}],
+ *	 "services":[{"name","trench","addresses","policy","max_instances"}]}
  * With a kind other than CTL_KIND_ALL only "revision" and that kind's list
  * are written.
  */

@@ -22,7 +22,8 @@ enum {
 	K_VIPS = 1 << 4,
 	K_ATTRACTORS = 1 << 5,
 	K_GATEWAYS = 1 << 6,
-	K_ALL = (1 << 7) - 1,
+	K_SERVICES = 1 << 7,
+	K_ALL = (1 << 8) - 1,
 };
 
 struct config_watch {
@@ -69,8 +70,11 @@ static bool flow_in_conduit(const struct nsp_config *c, const Nsp__Flow *f,
 	return nsp_config_find_stream(c, conduit, f->stream) != NULL;
 }
 
+/* One list per kind, in the order of ConfigResponse's fields. */
+#define N_LISTS 8
+
 struct answer {
-	struct plist l[7];
+	struct plist l[N_LISTS];
 };
 
 static int build(struct nsp *n, const Nsp__ConfigRequest *req, unsigned kinds,
@@ -102,6 +106,8 @@ static int build(struct nsp *n, const Nsp__ConfigRequest *req, unsigned kinds,
 			err |= push(&a->l[5], c->attractors[i]);
 		for (size_t i = 0; (kinds & K_GATEWAYS) && i < c->n_gateways; i++)
 			err |= push(&a->l[6], c->gateways[i]);
+		for (size_t i = 0; (kinds & K_SERVICES) && i < c->n_services; i++)
+			err |= push(&a->l[7], c->services[i]);
 	}
 	nsp__config_response__init(resp);
 	resp->revision = n->config_revision;
@@ -119,12 +125,14 @@ static int build(struct nsp *n, const Nsp__ConfigRequest *req, unsigned kinds,
 	resp->n_attractors = a->l[5].n;
 	resp->gateways = (Nsp__Gateway **)a->l[6].v;
 	resp->n_gateways = a->l[6].n;
+	resp->services = (Nsp__Service **)a->l[7].v;
+	resp->n_services = a->l[7].n;
 	return err ? -ENOMEM : 0;
 }
 
 static void answer_free(struct answer *a)
 {
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < N_LISTS; i++)
 		free(a->l[i].v);
 }
 
@@ -195,7 +203,8 @@ static unsigned kinds_of(const char *method)
 		{ "/WatchTrench", K_TRENCH },	  { "/WatchConduit", K_CONDUITS },
 		{ "/WatchStream", K_STREAMS },	  { "/WatchFlow", K_FLOWS },
 		{ "/WatchVip", K_VIPS },	  { "/WatchAttractor", K_ATTRACTORS },
-		{ "/WatchGateway", K_GATEWAYS }, { "/WatchAll", K_ALL },
+		{ "/WatchGateway", K_GATEWAYS }, { "/WatchService", K_SERVICES },
+		{ "/WatchAll", K_ALL },
 	};
 	const char *slash = strrchr(method, '/');
 	for (size_t i = 0; slash && i < sizeof(map) / sizeof(map[0]); i++)
@@ -279,6 +288,8 @@ const struct rpc_method nsp_config_methods[] = {
 	{ "nsp.Configuration/WatchAttractor", &nsp__config_request__descriptor,
 	  on_watch, true },
 	{ "nsp.Configuration/WatchGateway", &nsp__config_request__descriptor,
+	  on_watch, true },
+	{ "nsp.Configuration/WatchService", &nsp__config_request__descriptor,
 	  on_watch, true },
 	{ "nsp.Configuration/WatchAll", &nsp__config_request__descriptor,
 	  on_watch, true },

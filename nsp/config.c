@@ -11,15 +11,17 @@ const char *const nsp_config_file[NSP_CFG_KINDS] = {
     [NSP_CFG_TRENCH] = "trench",     [NSP_CFG_CONDUITS] = "conduits",
     [NSP_CFG_STREAMS] = "streams",   [NSP_CFG_FLOWS] = "flows",
     [NSP_CFG_VIPS] = "vips",	     [NSP_CFG_ATTRACTORS] = "attractors",
-    [NSP_CFG_GATEWAYS] = "gateways",
+    [NSP_CFG_GATEWAYS] = "gateways", [NSP_CFG_SERVICES] = "services",
 };
 
 /* Files are read so that every reference points back to a kind already
  * read and sorted: a flow names a stream and VIPs, a stream a conduit, a
- * conduit's port NATs VIPs, an attractor VIPs, gateways and conduits. */
+ * conduit's port NATs VIPs, an attractor VIPs, gateways and conduits; a
+ * service's addresses are checked against the VIPs'. */
 static const enum nsp_config_kind order[NSP_CFG_KINDS] = {
-    NSP_CFG_TRENCH,  NSP_CFG_VIPS,  NSP_CFG_GATEWAYS,	NSP_CFG_CONDUITS,
-    NSP_CFG_STREAMS, NSP_CFG_FLOWS, NSP_CFG_ATTRACTORS,
+    NSP_CFG_TRENCH,	NSP_CFG_VIPS,  NSP_CFG_GATEWAYS,
+    NSP_CFG_CONDUITS,	NSP_CFG_STREAMS, NSP_CFG_FLOWS,
+    NSP_CFG_ATTRACTORS, NSP_CFG_SERVICES,
 };
 
 /* The message's name, or its other string field named field. */
@@ -90,6 +92,7 @@ static int read_items(struct cfg_ctx *c, const struct nsp_yaml_node *root)
 {
 	struct cfg_items *it = &c->items[c->kind];
 	const struct nsp_yaml_node *items = NULL;
+	int rc;
 
 	if (root->type != NSP_YAML_MAP)
 		return cfg_fail(c, root, NULL,
@@ -122,7 +125,6 @@ static int read_items(struct cfg_ctx *c, const struct nsp_yaml_node *root)
 		return -ENOMEM;
 	for (size_t i = 0; i < items->n_kids; i++) {
 		struct cfg_entry *e = &it->v[i];
-		int rc;
 
 		c->index = i + 1;
 		c->name = NULL;
@@ -136,7 +138,10 @@ static int read_items(struct cfg_ctx *c, const struct nsp_yaml_node *root)
 	}
 	c->index = 0;
 	c->name = NULL;
-	return sort_and_check(c, it);
+	rc = sort_and_check(c, it);
+	if (rc == 0 && cfg_kinds[c->kind].post_all)
+		rc = cfg_kinds[c->kind].post_all(c, it);
+	return rc;
 }
 
 static int read_trench(struct cfg_ctx *c, const struct nsp_yaml_node *root,
@@ -233,6 +238,7 @@ static int build(struct cfg_ctx *c, struct nsp_config **out)
 	TAKE(NSP_CFG_VIPS, vips);
 	TAKE(NSP_CFG_ATTRACTORS, attractors);
 	TAKE(NSP_CFG_GATEWAYS, gateways);
+	TAKE(NSP_CFG_SERVICES, services);
 #undef TAKE
 	if (rc < 0) {
 		nsp_config_free(cfg);
@@ -303,6 +309,7 @@ void nsp_config_free(struct nsp_config *cfg)
 	FREE(vips);
 	FREE(attractors);
 	FREE(gateways);
+	FREE(services);
 #undef FREE
 	if (cfg->trench)
 		protobuf_c_message_free_unpacked(&cfg->trench->base, NULL);
@@ -355,7 +362,7 @@ bool nsp_config_equal(const struct nsp_config *a, const struct nsp_config *b)
 	list_equal((void *const *)a->f, a->n_##f, (void *const *)b->f, b->n_##f)
 	return msg_equal(&a->trench->base, &b->trench->base) &&
 	       SAME(conduits) && SAME(streams) && SAME(flows) && SAME(vips) &&
-	       SAME(attractors) && SAME(gateways);
+	       SAME(attractors) && SAME(gateways) && SAME(services);
 #undef SAME
 }
 
@@ -397,6 +404,12 @@ const Nsp__Gateway *nsp_config_find_gateway(const struct nsp_config *cfg,
 					    const char *name)
 {
 	return find((void *const *)cfg->gateways, cfg->n_gateways, name);
+}
+
+const Nsp__Service *nsp_config_find_service(const struct nsp_config *cfg,
+					    const char *name)
+{
+	return find((void *const *)cfg->services, cfg->n_services, name);
 }
 
 const Nsp__Stream *nsp_config_find_stream(const struct nsp_config *cfg,

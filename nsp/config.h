@@ -1,7 +1,7 @@
 /* The trench configuration: Meridio's ConfigMap, parsed and validated.
  *
  * A configuration directory (a mounted ConfigMap, usually named
- * "meridio-configuration-<trench>") holds up to seven YAML files:
+ * "meridio-configuration-<trench>") holds up to eight YAML files:
  *
  *   trench      name: trench-a
  *   conduits    items: [ {name, trench, destination-port-nats}, ... ]
@@ -10,6 +10,8 @@
  *   vips        items: [ {name, trench, address}, ... ]
  *   attractors  items: [ {name, trench, vips, gateways, composites, ...} ]
  *   gateways    items: [ {name, trench, address, ip-family, ...}, ... ]
+ *   services    items: [ {name, trench, addresses, policy,
+ *                         max-instances}, ... ]   (strait-tun's, not Meridio's)
  *
  * docs/config.md is the reference for every field, default and rule.
  *
@@ -47,11 +49,12 @@ enum nsp_config_kind {
 	NSP_CFG_VIPS,
 	NSP_CFG_ATTRACTORS,
 	NSP_CFG_GATEWAYS,
+	NSP_CFG_SERVICES,
 	NSP_CFG_KINDS
 };
 
 /* The file name of each kind: "trench", "conduits", "streams", "flows",
- * "vips", "attractors", "gateways". */
+ * "vips", "attractors", "gateways", "services". */
 extern const char *const nsp_config_file[NSP_CFG_KINDS];
 
 #define NSP_CONFIG_MAX_FILE (1u << 20) /* bytes in one file */
@@ -78,6 +81,8 @@ struct nsp_config {
 	size_t n_attractors;
 	Nsp__Gateway **gateways;
 	size_t n_gateways;
+	Nsp__Service **services;
+	size_t n_services;
 };
 
 /* Parses and validates the texts of one configuration.
@@ -127,6 +132,8 @@ const Nsp__Conduit *nsp_config_find_conduit(const struct nsp_config *cfg,
 const Nsp__Vip *nsp_config_find_vip(const struct nsp_config *cfg,
 				    const char *name);
 const Nsp__Gateway *nsp_config_find_gateway(const struct nsp_config *cfg,
+					    const char *name);
+const Nsp__Service *nsp_config_find_service(const struct nsp_config *cfg,
 					    const char *name);
 
 /* The stream named stream when it belongs to conduit (any conduit when

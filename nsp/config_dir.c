@@ -113,7 +113,7 @@ out:
 	return rc;
 }
 
-/* Refuses a file that is not one of the seven: most likely a misspelt
+/* Refuses a file that is not one of the eight: most likely a misspelt
  * one ("flow"), whose items would otherwise be silently missing. */
 static int check_names(int dfd, const char *dir, char *err, size_t errlen)
 {
@@ -141,7 +141,7 @@ static int check_names(int dfd, const char *dir, char *err, size_t errlen)
 			rc = errtext(-EINVAL, err, errlen,
 				  "%s: unknown file \"%.64s\" (expected "
 				  "trench, conduits, streams, flows, vips, "
-				  "attractors or gateways)",
+				  "attractors, gateways or services)",
 				  dir, de->d_name);
 	}
 	if (rc == 0 && errno)

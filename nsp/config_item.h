@@ -82,6 +82,8 @@ enum cfg_check {
 	CK_INT,	      /* the same, signed */
 	CK_BOOL,      /* true or false */
 	CK_PORT_NATS, /* a list of port NAT mappings */
+	CK_SVC_ADDR,  /* a bare address, or a /32 or /128, written bare */
+	CK_POLICY,    /* spread or local */
 };
 
 struct cfg_rule {
@@ -94,14 +96,18 @@ struct cfg_rule {
 
 struct cfg_ctx;
 
-/* The fields of one kind, and a check of the whole item (may be NULL) run
- * after its fields decoded; it may fill in defaults. */
+/* The fields of one kind, a check of the whole item (may be NULL) run
+ * after its fields decoded, which may fill in defaults, and a check of all
+ * the items of the kind together (may be NULL), run once they are sorted by
+ * name and their names found unique; it may look at the kinds read before
+ * (c->items). Both return 0 or -EINVAL with c->err set, or -ENOMEM. */
 struct cfg_kind {
 	const ProtobufCMessageDescriptor *desc;
 	const struct cfg_rule *rules; /* the name rule, when any, first */
 	size_t n_rules;
 	int (*post)(struct cfg_ctx *c, const struct nsp_yaml_node *map,
 		    ProtobufCMessage *msg);
+	int (*post_all)(struct cfg_ctx *c, const struct cfg_items *items);
 };
 
 extern const struct cfg_kind cfg_kinds[NSP_CFG_KINDS];

@@ -109,6 +109,16 @@ static const struct cfg_rule gateway_rules[] = {
     UINT("multiplier", 1, 255, 0),
 };
 
+/* strait-tun's services (docs/tun.md). Identifiers run to 65536, the
+ * registry's limit, one more than a stream's max-targets allows. */
+static const struct cfg_rule service_rules[] = {
+    NAME,
+    TRENCH,
+    {"addresses", CK_SVC_ADDR, .required = true},
+    {"policy", CK_POLICY},
+    UINT("max-instances", 1, 65536, 100),
+};
+
 const size_t cfg_n_port_nat_rules =
     sizeof(cfg_port_nat_rules) / sizeof(cfg_port_nat_rules[0]);
 
@@ -118,6 +128,9 @@ static int gateway_post(struct cfg_ctx *c, const struct nsp_yaml_node *map,
 			ProtobufCMessage *msg);
 static int conduit_post(struct cfg_ctx *c, const struct nsp_yaml_node *map,
 			ProtobufCMessage *msg);
+static int service_post(struct cfg_ctx *c, const struct nsp_yaml_node *map,
+			ProtobufCMessage *msg);
+static int services_post_all(struct cfg_ctx *c, const struct cfg_items *it);
 
 #define RULES(r) r, sizeof(r) / sizeof(r[0])
 
@@ -132,6 +145,8 @@ const struct cfg_kind cfg_kinds[NSP_CFG_KINDS] = {
 			    RULES(attractor_rules)},
     [NSP_CFG_GATEWAYS] = {&nsp__gateway__descriptor, RULES(gateway_rules),
 			  gateway_post},
+    [NSP_CFG_SERVICES] = {&nsp__service__descriptor, RULES(service_rules),
+			  service_post, services_post_all},
 };
 
 /* ---- names and references ---- */
@@ -267,6 +282,27 @@ int cfg_check_text(struct cfg_ctx *c, const struct cfg_rule *r,
 							 "a prefix length)"
 						       : "");
 		return cidr_format_ip(&ip, canon, size);
+	case CK_SVC_ADDR:
+		/* A service IP is one address; its length, when written, can
+		 * only say so, and is dropped. */
+		if (cidr_parse_ip(s, &ip) == 0)
+			return cidr_format_ip(&ip, canon, size);
+		if (cidr_parse(s, &ip) < 0)
+			return cfg_fail(c, v, field, "%s is not an IP address",
+					q);
+		if (ip.len != cidr_width(&ip))
+			return cfg_fail(c, v, field,
+					"%s is not a single address: write "
+					"it bare, or as a /32 or /128",
+					q);
+		return cidr_format_ip(&ip, canon, size);
+	case CK_POLICY:
+		if (strcasecmp(s, "spread") && strcasecmp(s, "local"))
+			return cfg_fail(c, v, field,
+					"%s is not spread or local", q);
+		snprintf(canon, size, "%s",
+			 s[0] == 's' || s[0] == 'S' ? "spread" : "local");
+		return 0;
 	case CK_FAMILY:
 		if (strcasecmp(s, "ipv4") && strcasecmp(s, "ipv6"))
 			return cfg_fail(c, v, field, "%s is not ipv4 or ipv6",
@@ -461,5 +497,127 @@ static int conduit_post(struct cfg_ctx *c, const struct nsp_yaml_node *map,
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
 	free(keys);
+	return rc;
+}
+
+/* At most one address per family: strait-tun translates a flow between the
+ * service's address and an instance's of the same family, and a second
+ * address of a family would leave it two answers for a reply's source. */
+static int service_post(struct cfg_ctx *c, const struct nsp_yaml_node *map,
+			ProtobufCMessage *msg)
+{
+	Nsp__Service *sv = (Nsp__Service *)msg;
+	const char *first[2] = {NULL, NULL};
+
+	for (size_t i = 0; i < sv->n_addresses; i++) {
+		struct cidr ip;
+		int v6;
+
+		if (cidr_parse_ip(sv->addresses[i], &ip) < 0)
+			return cfg_fail(c, map, "addresses",
+					"internal: unparsable");
+		v6 = ip.family == AF_INET6;
+		if (first[v6])
+			return cfg_fail(
+			    c, nsp_yaml_get(map, "addresses")->kids[i],
+			    "addresses",
+			    "\"%s\" is a second IPv%c address (after %s): a "
+			    "service has at most one address per family",
+			    sv->addresses[i], v6 ? '6' : '4', first[v6]);
+		first[v6] = sv->addresses[i];
+	}
+	if (!*sv->policy && cfg_set_text(&sv->policy, "spread") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* One service address, for the checks across items. */
+struct svc_addr {
+	struct cidr ip;
+	const struct cfg_entry *e; /* its service */
+	size_t pos;		   /* its place in the service's list */
+};
+
+static int cmp_svc_addr(const void *a, const void *b)
+{
+	const struct svc_addr *x = a, *y = b;
+	int d = x->ip.family - y->ip.family;
+
+	if (!d)
+		d = memcmp(x->ip.addr, y->ip.addr, sizeof(x->ip.addr));
+	/* Ties in file order, so that the later one is named. */
+	if (!d)
+		d = (x->e->index > y->e->index) - (x->e->index < y->e->index);
+	return d;
+}
+
+static bool same_ip(const struct cidr *a, const struct cidr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* Refuses service address a, which is already whose item index (name):
+ * "an address of" another service, or "the address of vips". */
+static int svc_addr_taken(struct cfg_ctx *c, const struct svc_addr *a,
+			  const char *whose, size_t index, const char *name)
+{
+	const Nsp__Service *sv = (const Nsp__Service *)a->e->msg;
+	const struct nsp_yaml_node *list = nsp_yaml_get(a->e->node, "addresses");
+
+	c->index = a->e->index;
+	c->name = a->e->name;
+	return cfg_fail(c, list ? list->kids[a->pos] : a->e->node, "addresses",
+			"%s is already %s item %zu (%s)",
+			sv->addresses[a->pos], whose, index, name);
+}
+
+/* A service address is the service's alone: not another service's, whose
+ * flows strait-tun could not tell apart, and not a VIP, which the load
+ * balancers attract from outside and strait-tun would capture inside. */
+static int services_post_all(struct cfg_ctx *c, const struct cfg_items *it)
+{
+	const struct cfg_items *vips = &c->items[NSP_CFG_VIPS];
+	struct svc_addr *all;
+	size_t n = 0, k = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < it->n; i++)
+		n += ((const Nsp__Service *)it->v[i].msg)->n_addresses;
+	if (n == 0)
+		return 0;
+	all = calloc(n, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < it->n; i++) {
+		const Nsp__Service *sv = (const Nsp__Service *)it->v[i].msg;
+
+		for (size_t j = 0; j < sv->n_addresses; j++, k++) {
+			cidr_parse_ip(sv->addresses[j], &all[k].ip);
+			all[k].e = &it->v[i];
+			all[k].pos = j;
+		}
+	}
+	qsort(all, n, sizeof(*all), cmp_svc_addr);
+	for (size_t i = 1; i < n && rc == 0; i++)
+		if (same_ip(&all[i - 1].ip, &all[i].ip))
+			rc = svc_addr_taken(c, &all[i], "an address of",
+					    all[i - 1].e->index,
+					    all[i - 1].e->name);
+	/* VIPs are few; a scan per VIP keeps this simple. */
+	for (size_t v = 0; v < vips->n && rc == 0; v++) {
+		const Nsp__Vip *vip = (const Nsp__Vip *)vips->v[v].msg;
+		struct cidr ip;
+
+		if (cidr_parse(vip->address, &ip) < 0)
+			continue;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (same_ip(&all[i].ip, &ip))
+				rc = svc_addr_taken(c, &all[i],
+						    "the address of vips",
+						    vips->v[v].index,
+						    vips->v[v].name);
+	}
+	free(all);
 	return rc;
 }

@@ -20,9 +20,9 @@ static void summary(const struct nsp_config *c, char *buf, size_t len)
 {
 	snprintf(buf, len,
 		 "%zu conduit(s), %zu stream(s), %zu flow(s), %zu vip(s), "
-		 "%zu attractor(s), %zu gateway(s)",
+		 "%zu attractor(s), %zu gateway(s), %zu service(s)",
 		 c->n_conduits, c->n_streams, c->n_flows, c->n_vips,
-		 c->n_attractors, c->n_gateways);
+		 c->n_attractors, c->n_gateways, c->n_services);
 }
 
 /* Another directory already serves this trench name. */

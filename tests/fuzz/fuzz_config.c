@@ -1,9 +1,9 @@
 /* libFuzzer target for the configuration parser (nsp/config.h) and the
  * match syntax (lib/match.h).
  *
- * The input is the seven files of a configuration directory in the order
+ * The input is the eight files of a configuration directory in the order
  * of enum nsp_config_kind (trench, conduits, streams, flows, vips,
- * attractors, gateways), separated by lines that hold only "%%". Missing
+ * attractors, gateways, services), separated by lines that hold only "%%". Missing
  * sections are absent files; an empty first section leaves the trench to
  * the default, "trench-a". See tests/fuzz/seeds/config/.
  *
@@ -83,6 +83,10 @@ static void fuzz_config(const char *data, size_t size)
 		pack_all((void *const *)a->vips, a->n_vips);
 		pack_all((void *const *)a->attractors, a->n_attractors);
 		pack_all((void *const *)a->gateways, a->n_gateways);
+		pack_all((void *const *)a->services, a->n_services);
+		for (size_t i = 0; i < a->n_services; i++)
+			check(nsp_config_find_service(
+				  a, a->services[i]->name) == a->services[i]);
 		for (size_t i = 0; i < a->n_streams; i++)
 			check(nsp_config_find_stream(a, a->streams[i]->conduit,
 						     a->streams[i]->name) ==

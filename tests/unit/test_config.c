@@ -120,6 +120,7 @@ static void test_example_loads(void **state)
 	assert_int_equal(cfg->n_vips, 3);
 	assert_int_equal(cfg->n_attractors, 1);
 	assert_int_equal(cfg->n_gateways, 2);
+	assert_int_equal(cfg->n_services, 2);
 
 	s = nsp_config_find_stream(cfg, "load-balancer", "stream-a");
 	assert_non_null(s);
@@ -142,6 +143,11 @@ static void test_example_loads(void **state)
 	assert_string_equal(g->address, "fd00:0:0:1::1");
 	assert_string_equal(g->ip_family, "ipv6");
 	assert_int_equal(g->hold_time, 24);
+
+	assert_string_equal(cfg->services[0]->name, "cache");
+	assert_string_equal(cfg->services[0]->policy, "local");
+	assert_int_equal(cfg->services[0]->max_instances, 16);
+	assert_int_equal(nsp_config_find_service(cfg, "web")->n_addresses, 2);
 
 	/* Sorted by name, whatever the file order. */
 	assert_string_equal(cfg->flows[0]->name, "flow-dns");
@@ -304,6 +310,7 @@ static void test_data_symlinks(void **state)
 	    "  protocols: [udp]\n  trench: trench-k\n");
 	put(gen, "streams", "items:\n- name: s\n  conduit: c\n");
 	put(gen, "conduits", "items:\n- name: c\n");
+	put(gen, "services", "items:\n- name: web\n  addresses: [10.30.0.1]\n");
 	snprintf(path, sizeof(path), "%s/..data", dir);
 	assert_int_equal(symlink("..2026_01_01", path), 0);
 	for (int k = 0; k < NSP_CFG_KINDS; k++) {
@@ -324,6 +331,8 @@ static void test_data_symlinks(void **state)
 	assert_string_equal(cfg->trench->name, "trench-k");
 	assert_int_equal(cfg->n_flows, 1);
 	assert_string_equal(cfg->flows[0]->stream, "s");
+	assert_int_equal(cfg->n_services, 1);
+	assert_string_equal(cfg->services[0]->trench, "trench-k");
 	nsp_config_free(cfg);
 
 	/* A misspelt file is refused rather than silently ignored. */
@@ -331,6 +340,7 @@ static void test_data_symlinks(void **state)
 	assert_int_equal(nsp_config_load_dir(dir, &cfg, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "unknown file \"flow\""));
+	assert_non_null(strstr(err, "gateways or services"));
 	snprintf(path, sizeof(path), "%s/flow", gen);
 	unlink(path);
 
@@ -760,6 +770,155 @@ static void test_limits(void **state)
 	free(big);
 }
 
+/* ---- services (strait-tun's, docs/tun.md) ---- */
+
+static void test_services(void **state)
+{
+	struct nsp_config *cfg, *none;
+	const Nsp__Service *sv;
+	(void)state;
+
+	cfg = accepted(NSP_CFG_SERVICES,
+		       "items:\n"
+		       "- name: web\n"
+		       "  addresses: [10.30.0.1, 'FD00:30:0::1/128']\n"
+		       "- name: api\n"
+		       "  trench: trench-a\n"
+		       "  addresses: [10.30.0.2/32]\n"
+		       "  policy: Local\n"
+		       "  max-instances: 65536\n"
+		       "- name: v6-only\n"
+		       "  addresses: [fd00:30::2]\n"
+		       "  max-instances: 1\n");
+	assert_int_equal(cfg->n_services, 3);
+	sv = cfg->services[0];
+	assert_string_equal(sv->name, "api");
+	assert_string_equal(sv->trench, "trench-a");
+	assert_int_equal(sv->n_addresses, 1);
+	assert_string_equal(sv->addresses[0], "10.30.0.2");
+	assert_string_equal(sv->policy, "local");
+	assert_int_equal(sv->max_instances, 65536);
+	sv = nsp_config_find_service(cfg, "web");
+	assert_non_null(sv);
+	assert_string_equal(sv->trench, "trench-a");
+	assert_int_equal(sv->n_addresses, 2);
+	assert_string_equal(sv->addresses[0], "10.30.0.1");
+	assert_string_equal(sv->addresses[1], "fd00:30::1");
+	assert_string_equal(sv->policy, "spread");
+	assert_int_equal(sv->max_instances, 100);
+	assert_int_equal(nsp_config_find_service(cfg, "v6-only")->max_instances,
+			 1);
+	assert_null(nsp_config_find_service(cfg, "nope"));
+	/* Services are part of what makes two configurations differ. */
+	none = accepted(NSP_CFG_KINDS, NULL);
+	assert_int_equal(none->n_services, 0);
+	assert_false(nsp_config_equal(cfg, none));
+	nsp_config_free(none);
+	nsp_config_free(cfg);
+}
+
+static void test_bad_services(void **state)
+{
+	(void)state;
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"  policy: closest\n",
+		"services: item 1 (web): policy: \"closest\" is not spread or "
+		"local (line 4)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses:\n  - 10.30.0.1\n"
+		"  - fd00:30::1\n  - 10.30.0.2\n",
+		"services: item 1 (web): addresses: \"10.30.0.2\" is a second "
+		"IPv4 address (after 10.30.0.1): a service has at most one "
+		"address per family (line 6)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [fd00:30::1, "
+		"'fd00:30::2/128']\n",
+		"services: item 1 (web): addresses: \"fd00:30::2\" is a second "
+		"IPv6 address (after fd00:30::1)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1, 10.30.0.1/32]\n",
+		"services: item 1 (web): addresses: \"10.30.0.1\" is listed "
+		"twice",
+		NULL);
+	/* An address of two services: the later one in the file is named,
+	 * whatever the names' order. */
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"- name: api\n  addresses: [fd00:30::1, 10.30.0.1/32]\n",
+		"services: item 2 (api): addresses: 10.30.0.1 is already an "
+		"address of item 1 (web) (line 5)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: a\n  addresses: ['FD00:30::1']\n"
+		"- name: b\n  addresses: [fd00:30:0::1]\n",
+		"services: item 2 (b): addresses: fd00:30::1 is already an "
+		"address of item 1 (a) (line 5)",
+		NULL);
+	/* A VIP's address, written bare or not. */
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [198.18.100.1]\n",
+		"services: item 1 (web): addresses: 198.18.100.1 is already "
+		"the address of vips item 1 (vip-a) (line 3)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"- name: web6\n  addresses: [fd00:100:0::1/128]\n",
+		"services: item 2 (web6): addresses: fd00:100::1 is already "
+		"the address of vips item 2 (vip-b) (line 5)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.0/24]\n",
+		"services: item 1 (web): addresses: \"10.30.0.0/24\" is not a "
+		"single address: write it bare, or as a /32 or /128 (line 3)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [web.example]\n",
+		"services: item 1 (web): addresses: \"web.example\" is not an "
+		"IP address",
+		NULL);
+	refused(NSP_CFG_SERVICES, "items:\n- name: web\n",
+		"services: item 1 (web): addresses: missing", NULL);
+	refused(NSP_CFG_SERVICES, "items:\n- name: web\n  addresses: []\n",
+		"services: item 1 (web): addresses: missing (empty list)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: 10.30.0.1\n",
+		"services: item 1 (web): addresses: expected a list", NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"  max-instances: 0\n",
+		"services: item 1 (web): max-instances: \"0\" is not a whole "
+		"number from 1 to 65536 (line 4)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"  max-instances: 65537\n",
+		"max-instances: \"65537\" is not a whole number from 1 to 65536",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"  max_instances: 5\n",
+		"services: item 1 (web): \"max_instances\": unknown field (did "
+		"you mean \"max-instances\"?) (line 4)",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"  trench: trench-b\n",
+		"services: item 1 (web): trench: \"trench-b\" is not this "
+		"configuration's trench \"trench-a\"",
+		NULL);
+	refused(NSP_CFG_SERVICES,
+		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
+		"- name: web\n  addresses: [10.30.0.2]\n",
+		"services: item 2 (web): name: \"web\" is already the name of "
+		"item 1",
+		NULL);
+}
+
 static void test_error_buffer(void **state)
 {
 	struct nsp_config *cfg = NULL;
@@ -800,6 +959,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_gateway),
 	    cmocka_unit_test(test_bad_subnet),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_services),
+	    cmocka_unit_test(test_bad_services),
 	    cmocka_unit_test(test_error_buffer),
 	};
 
