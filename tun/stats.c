@@ -1,0 +1,115 @@
+/* strait-tun's /metrics text. */
+#include <stdio.h>
+
+#include "buf.h"
+#include "metrics.h"
+#include "tun.h"
+
+static void one(struct buf *out, const char *name, const char *type,
+		const char *help, double v)
+{
+	metrics_family(out, name, type, help);
+	metrics_sample(out, name, NULL, v);
+}
+
+void tun_stats_collect(struct buf *out, void *data)
+{
+	const struct tun_daemon *d = data;
+	const struct tun_counters *c = &d->c;
+	struct tun_core_stats cs;
+	struct conntab_stats fs;
+	tun_core_stats(d->core, &cs, &fs);
+
+	metrics_family(out, "strait_tun_packets_total", "counter",
+		       "packets by leg and direction (UDP: datagrams)");
+	metrics_sample(out, "strait_tun_packets_total",
+		       "leg=\"device\",dir=\"rx\"", (double)c->tun_rx);
+	metrics_sample(out, "strait_tun_packets_total",
+		       "leg=\"device\",dir=\"tx\"", (double)c->tun_tx);
+	metrics_sample(out, "strait_tun_packets_total",
+		       "leg=\"udp\",dir=\"rx\"", (double)c->udp_rx);
+	metrics_sample(out, "strait_tun_packets_total",
+		       "leg=\"udp\",dir=\"tx\"", (double)c->udp_tx);
+	metrics_family(out, "strait_tun_bytes_total", "counter",
+		       "bytes by leg and direction");
+	metrics_sample(out, "strait_tun_bytes_total",
+		       "leg=\"device\",dir=\"rx\"", (double)c->tun_rx_bytes);
+	metrics_sample(out, "strait_tun_bytes_total",
+		       "leg=\"device\",dir=\"tx\"", (double)c->tun_tx_bytes);
+	metrics_sample(out, "strait_tun_bytes_total", "leg=\"udp\",dir=\"rx\"",
+		       (double)c->udp_rx_bytes);
+	metrics_sample(out, "strait_tun_bytes_total", "leg=\"udp\",dir=\"tx\"",
+		       (double)c->udp_tx_bytes);
+
+	metrics_family(out, "strait_tun_drops_total", "counter",
+		       "packets dropped or refused, by reason");
+	char labels[160];
+	for (int r = 1; r < TUN_R_NREASONS; r++) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"",
+			 tun_reason_name((enum tun_reason)r));
+		metrics_sample(out, "strait_tun_drops_total", labels,
+			       (double)cs.reasons[r]);
+	}
+	const struct {
+		const char *name;
+		uint64_t v;
+	} more[] = {
+	    {"bad_header", c->bad_header},
+	    {"unknown_sender", c->unknown_sender},
+	    {"bad_packet", c->bad_packet},
+	    {"send_error", c->send_errors},
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", more[i].name);
+		metrics_sample(out, "strait_tun_drops_total", labels,
+			       (double)more[i].v);
+	}
+	one(out, "strait_tun_udp_sends_total", "counter",
+	    "sendmsg calls (each up to 64 datagrams with UDP_SEGMENT)",
+	    (double)c->udp_tx_sends);
+	one(out, "strait_tun_udp_receive_batches_total", "counter",
+	    "recvmmsg calls that returned datagrams",
+	    (double)c->udp_rx_batches);
+	one(out, "strait_tun_merged_segments_total", "counter",
+	    "received TCP segments written to the device as part of a "
+	    "merged packet",
+	    (double)c->tun_tx_merged);
+	one(out, "strait_tun_unreachable_sent_total", "counter",
+	    "ICMP unreachables answered", (double)c->unreach_sent);
+	one(out, "strait_tun_mss_clamped_total", "counter",
+	    "TCP SYNs whose MSS was lowered", (double)c->mss_clamped);
+	one(out, "strait_tun_flows", "gauge",
+	    "flow table entries (forward, reverse and return)",
+	    (double)fs.size);
+	one(out, "strait_tun_flows_new_total", "counter",
+	    "flows placed on an instance", (double)cs.flows_new);
+	one(out, "strait_tun_flows_forgotten_total", "counter",
+	    "flow entries dropped because their instance or node went",
+	    (double)cs.flows_forgotten);
+	const struct tun_view *v = tun_core_view(d->core);
+	const struct tun_vsvc *const *svcs;
+	const struct tun_vnode *const *nodes;
+	size_t ns = tun_view_services(v, &svcs);
+	size_t nn = tun_view_nodes(v, &nodes);
+	metrics_family(out, "strait_tun_instances", "gauge",
+		       "instances per service (all, and on this node)");
+	for (size_t i = 0; i < ns; i++) {
+		snprintf(labels, sizeof(labels), "service=\"%s\",where=\"all\"",
+			 svcs[i]->name);
+		metrics_sample(out, "strait_tun_instances", labels,
+			       (double)svcs[i]->n_instances);
+		snprintf(labels, sizeof(labels),
+			 "service=\"%s\",where=\"local\"", svcs[i]->name);
+		metrics_sample(out, "strait_tun_instances", labels,
+			       (double)svcs[i]->n_local);
+	}
+	one(out, "strait_tun_services", "gauge", "services in the tables",
+	    (double)ns);
+	one(out, "strait_tun_nodes", "gauge", "tunnel nodes in the tables",
+	    (double)nn);
+	one(out, "strait_tun_tables_ready", "gauge",
+	    "1 once every NSP watch has answered", d->synced ? 1 : 0);
+	one(out, "strait_tun_nsp_registered", "gauge",
+	    "1 while the node's TUNNEL registration stands",
+	    d->registered ? 1 : 0);
+}
