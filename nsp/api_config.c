@@ -255,19 +255,32 @@ void nsp_config_changed(struct nsp *n)
 		update(list_entry(pos, struct config_watch, node));
 }
 
-int nsp_config_lookup(void *ctx, const Nsp__StreamRef *ref)
+int nsp_config_lookup(void *ctx, Nsp__TargetType type,
+		      const Nsp__StreamRef *ref)
 {
 	struct nsp *n = ctx;
 	for (size_t t = 0; t < n->n_trenches; t++) {
 		const struct nsp_config *c = n->trenches[t].config;
 		if (!c || strcmp(c->trench->name, ref->trench) != 0)
 			continue;
-		if (!ref->stream || !*ref->stream)
+		switch (type) {
+		case NSP__TARGET_TYPE__TUNNEL:
+			return 1;
+		case NSP__TARGET_TYPE__INSTANCE: {
+			const Nsp__Service *sv =
+				nsp_config_find_service(c, ref->stream);
+			return sv ? (int)sv->max_instances : -ENOENT;
+		}
+		case NSP__TARGET_TYPE__FRONTEND:
+		case NSP__TARGET_TYPE__PROXY:
 			return nsp_config_find_conduit(c, ref->conduit) ? 1
 									 : -ENOENT;
-		const Nsp__Stream *s =
-			nsp_config_find_stream(c, ref->conduit, ref->stream);
-		return s ? (int)s->max_targets : -ENOENT;
+		default: {
+			const Nsp__Stream *s = nsp_config_find_stream(
+				c, ref->conduit, ref->stream);
+			return s ? (int)s->max_targets : -ENOENT;
+		}
+		}
 	}
 	return -ENOENT;
 }

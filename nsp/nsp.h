@@ -102,8 +102,10 @@ void nsp_targets_stop(struct nsp *n);
 /* api_config.c */
 extern const struct rpc_method nsp_config_methods[];
 extern const size_t nsp_n_config_methods;
-/* The stream lookup the registry uses (struct nsp * as ctx). */
-int nsp_config_lookup(void *ctx, const Nsp__StreamRef *ref);
+/* The lookup the registry uses (struct nsp * as ctx): see
+ * nsp_registry_config.lookup. */
+int nsp_config_lookup(void *ctx, Nsp__TargetType type,
+		      const Nsp__StreamRef *ref);
 /* Tells config watchers that the configuration changed. */
 void nsp_config_changed(struct nsp *n);
 

@@ -19,22 +19,25 @@ _Static_assert(NSP_IDENTIFIER_MAX == NSP_IDSET_MAX,
  *   - the expiry list (prev/next), ordered by deadline: the ttl is the same
  *     for everyone, so a refresh moves an entry to the tail and the head is
  *     always the next to run out;
- *   - its stream's identifier set (TARGETs only), as the holder of its
- *     identifier. */
+ *   - its stream's identifier set (TARGETs and INSTANCEs only), as the
+ *     holder of its identifier. */
 struct entry {
 	struct nsp_tgt *tgt;
 	struct entry *hnext;
 	struct entry *prev, *next;
-	struct stream *stream; /* NULL for a FRONTEND or a PROXY */
+	struct stream *stream; /* NULL for a type without identifiers */
 	uint64_t deadline;
 };
 
-/* The identifiers of one trench/conduit/stream. It exists while at least
- * one TARGET of the stream is registered. */
+/* The identifiers of one trench/conduit/stream, or of one service (an
+ * INSTANCE's trench/""/service: no stream has an empty conduit, so the
+ * keys never meet). It exists while at least one of its identifiers is
+ * held. */
 struct stream {
 	struct stream *hnext;
 	uint64_t hash;
 	struct nsp_idset ids;
+	bool service; /* for messages: "service t/s", not "stream t/c/s" */
 	size_t keylen;
 	char key[]; /* "trench|conduit|stream" */
 };
@@ -67,9 +70,11 @@ struct nsp_registry {
 
 #define MIN_BUCKETS 64
 
-static int default_lookup(void *ctx, const Nsp__StreamRef *ref)
+static int default_lookup(void *ctx, Nsp__TargetType type,
+			  const Nsp__StreamRef *ref)
 {
 	(void)ctx;
+	(void)type;
 	(void)ref;
 	return 100;
 }
@@ -224,11 +229,12 @@ static void grow_streams(struct nsp_registry *r)
 	r->nstreambuckets = n;
 }
 
-/* The stream of ref, created empty if it is not there. NULL when out of
- * memory. */
+/* The stream (or service) of the registration n, created empty if it is
+ * not there. NULL when out of memory. */
 static struct stream *get_stream(struct nsp_registry *r,
-				 const Nsp__StreamRef *ref)
+				 const struct nsp_tgt *n)
 {
+	const Nsp__StreamRef *ref = &n->ref;
 	char key[3 * (NSP_NAME_MAX + 1)];
 	size_t keylen = stream_key(ref, key, sizeof(key));
 	uint64_t hash = XXH3_64bits(key, keylen);
@@ -239,6 +245,7 @@ static struct stream *get_stream(struct nsp_registry *r,
 	if (!s)
 		return NULL;
 	s->hash = hash;
+	s->service = n->msg.type == NSP__TARGET_TYPE__INSTANCE;
 	s->keylen = keylen;
 	memcpy(s->key, key, keylen + 1);
 	if (r->nstreams >= r->nstreambuckets) {
@@ -361,11 +368,18 @@ static void drop(struct nsp_registry *r, struct entry *e, bool logged)
 	free(e);
 }
 
-/* The stream's name as users write it, "trench/conduit/stream", from its
- * key "trench|conduit|stream". */
+/* The stream's name as users write it, "stream trench/conduit/stream"
+ * from its key "trench|conduit|stream", or "service trench/service" from
+ * "trench||service". */
 static const char *stream_name(const struct stream *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", s->key);
+	const char *conduit_end = strchr(strchr(s->key, '|') + 1, '|');
+	size_t trench_len = (size_t)(strchr(s->key, '|') - s->key);
+	if (s->service)
+		snprintf(buf, len, "service %.*s/%s", (int)trench_len, s->key,
+			 conduit_end + 1);
+	else
+		snprintf(buf, len, "stream %s", s->key);
 	for (char *p = buf; *p; p++)
 		if (*p == '|')
 			*p = '/';
@@ -383,7 +397,7 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	uint32_t asked = n->msg.identifier;
 	uint32_t own = cur ? cur->tgt->msg.identifier : 0;
 	uint32_t id;
-	char name[3 * NSP_NAME_MAX + 3];
+	char name[3 * NSP_NAME_MAX + 16];
 	int rc;
 
 	if (asked == 0 && own) {
@@ -392,12 +406,11 @@ static int pick_identifier(struct stream *s, uint32_t max,
 		id = nsp_idset_lowest_free(&s->ids, max);
 		if (!id)
 			return errtext(-ENOSPC, err, errlen,
-				    "stream %s is full: all %u identifiers "
-				    "are taken",
+				    "%s is full: all %u identifiers are taken",
 				    stream_name(s, name, sizeof(name)), max);
 	} else if (asked > max) {
 		return errtext(-ERANGE, err, errlen,
-			    "identifier %u is out of range 1..%u of stream %s",
+			    "identifier %u is out of range 1..%u of %s",
 			    asked, max, stream_name(s, name, sizeof(name)));
 	} else {
 		const struct entry *holder = nsp_idset_holder(&s->ids, asked);
@@ -405,10 +418,9 @@ static int pick_identifier(struct stream *s, uint32_t max,
 			char ips[256];
 			nsp_tgt_ips(&holder->tgt->msg, ips, sizeof(ips));
 			return errtext(-EEXIST, err, errlen,
-				    "identifier %u of stream %s is held by "
-				    "target %s",
+				    "identifier %u of %s is held by %s %s",
 				    asked, stream_name(s, name, sizeof(name)),
-				    ips);
+				    s->service ? "instance" : "target", ips);
 		}
 		id = asked;
 	}
@@ -418,8 +430,8 @@ static int pick_identifier(struct stream *s, uint32_t max,
 	return (int)id;
 }
 
-/* Makes the entry of new target n (stream s, or NULL for a FRONTEND or a
- * PROXY), whose identifier room in s is reserved already: it takes the
+/* Makes the entry of new target n (stream s, or NULL for a type without
+ * identifiers), whose identifier room in s is reserved already: it takes the
  * identifier and the key, and its lease starts at now_ms. NULL when out of
  * memory, with nothing changed. */
 static struct entry *insert(struct nsp_registry *r, struct nsp_tgt *n,
@@ -437,6 +449,29 @@ static struct entry *insert(struct nsp_registry *r, struct nsp_tgt *n,
 	return e;
 }
 
+/* What a registration belongs to, as messages name it: "stream t/c/s",
+ * "conduit t/c", "trench t" or "service t/s". */
+static void describe(const struct nsp_tgt *n, char *buf, size_t len)
+{
+	const Nsp__StreamRef *ref = &n->ref;
+	switch (n->msg.type) {
+	case NSP__TARGET_TYPE__FRONTEND:
+	case NSP__TARGET_TYPE__PROXY:
+		snprintf(buf, len, "conduit %s/%s", ref->trench, ref->conduit);
+		break;
+	case NSP__TARGET_TYPE__TUNNEL:
+		snprintf(buf, len, "trench %s", ref->trench);
+		break;
+	case NSP__TARGET_TYPE__INSTANCE:
+		snprintf(buf, len, "service %s/%s", ref->trench, ref->stream);
+		break;
+	default:
+		snprintf(buf, len, "stream %s/%s/%s", ref->trench,
+			 ref->conduit, ref->stream);
+		break;
+	}
+}
+
 int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 			  uint64_t now_ms, const Nsp__Target **stored,
 			  bool *changed, char *err, size_t errlen)
@@ -451,21 +486,22 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 		return rc == -ENOMEM ? errtext(rc, err, errlen, "out of memory")
 				     : rc;
 
-	rc = r->cfg.lookup(r->cfg.ctx, &n->ref);
+	rc = r->cfg.lookup(r->cfg.ctx, n->msg.type, &n->ref);
 	if (rc < 0) {
+		char what[3 * NSP_NAME_MAX + 16];
+		describe(n, what, sizeof(what));
 		if (rc != -ENOENT)
-			errtext(rc, err, errlen, "looking up stream %s/%s/%s: %s",
-			     n->ref.trench, n->ref.conduit, n->ref.stream,
-			     strerror(-rc));
-		else if (n->msg.type != NSP__TARGET_TYPE__TARGET)
+			errtext(rc, err, errlen, "looking up %s: %s", what,
+				strerror(-rc));
+		else if (n->msg.type == NSP__TARGET_TYPE__FRONTEND ||
+			 n->msg.type == NSP__TARGET_TYPE__PROXY)
 			errtext(rc, err, errlen,
 			     "trench \"%s\" or its conduit \"%s\" is not in "
 			     "the configuration",
 			     n->ref.trench, n->ref.conduit);
 		else
 			errtext(rc, err, errlen,
-			     "stream %s/%s/%s is not in the configuration",
-			     n->ref.trench, n->ref.conduit, n->ref.stream);
+				"%s is not in the configuration", what);
 		goto put_n;
 	}
 	uint32_t max = (uint32_t)rc > NSP_IDENTIFIER_MAX ? NSP_IDENTIFIER_MAX
@@ -474,8 +510,8 @@ int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
 	struct entry **slot = find_slot(r, n->hash, n->key, n->keylen);
 	e = *slot;
 
-	if (n->msg.type == NSP__TARGET_TYPE__TARGET) {
-		s = get_stream(r, &n->ref);
+	if (nsp_type_has_identifier(n->msg.type)) {
+		s = get_stream(r, n);
 		if (!s) {
 			rc = errtext(-ENOMEM, err, errlen, "out of memory");
 			goto put_n;
@@ -570,7 +606,7 @@ int nsp_registry_restore(struct nsp_registry *r, const Nsp__Target *t,
 			  n->key);
 		goto put_n;
 	}
-	if (n->msg.type == NSP__TARGET_TYPE__TARGET) {
+	if (nsp_type_has_identifier(n->msg.type)) {
 		uint32_t id = n->msg.identifier;
 		if (id == 0 || id > NSP_IDENTIFIER_MAX) {
 			rc = errtext(-EINVAL, err, errlen,
@@ -579,7 +615,7 @@ int nsp_registry_restore(struct nsp_registry *r, const Nsp__Target *t,
 				  n->key, id, NSP_IDENTIFIER_MAX);
 			goto put_n;
 		}
-		s = get_stream(r, &n->ref);
+		s = get_stream(r, n);
 		if (!s) {
 			rc = errtext(-ENOMEM, err, errlen, "out of memory");
 			goto put_n;

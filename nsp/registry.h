@@ -5,13 +5,23 @@
  * threaded: the caller serialises all calls, which is what makes identifier
  * allocation atomic without locks.
  *
- * A target is keyed by (type, trench, conduit, stream, set of ips). The
- * registry holds one normalised copy per key:
+ * A target is keyed by (type, trench, conduit, stream, set of ips). What
+ * the stream ref holds depends on the type:
+ *
+ *   type          trench  conduit  stream       identifier
+ *   TARGET (1)    yes     yes      the stream   1..max-targets of the stream
+ *   FRONTEND (2)  yes     yes      empty        none (0)
+ *   PROXY (3)     yes     yes      empty        none (0)
+ *   TUNNEL (4)    yes     empty    empty        none (0)
+ *   INSTANCE (5)  yes     empty    the service  1..max-instances of the service
+ *
+ * A TUNNEL and an INSTANCE also need a context entry node=NAME (and a
+ * TUNNEL's port=N, when given, must be a port). The registry holds one
+ * normalised copy per key:
  *   - ips parsed and re-formatted canonically ("fd00:0::1/64" becomes
  *     "fd00::1/64"), sorted (IPv4 first, then by address);
  *   - type 0 becomes TARGET, status 0 becomes ENABLED;
- *   - context entries sorted by key;
- *   - a FRONTEND's or a PROXY's stream ref has an empty stream.
+ *   - context entries sorted by key.
  *
  * Every mutation (a register that changed something, an unregister of an
  * existing target, each expiry) raises the revision by exactly one and
@@ -57,16 +67,20 @@ struct nsp_registry_config {
 	uint64_t ttl_ms;
 	/* Events kept for resuming watchers; 0 = 8192. */
 	size_t log_size;
-	/* Returns the max-targets (> 0) of the stream ref->trench/conduit/
-	 * stream, or -ENOENT when the configuration has no such stream (or
-	 * trench, or conduit). For a FRONTEND or a PROXY registration it is
-	 * called with ref->stream == "" and must return > 0 when the trench
-	 * and conduit exist, -ENOENT otherwise. Any other negative value is
+	/* Says whether the configuration has what a registration of type
+	 * (never 0) belongs to, and how many identifiers it has:
+	 *   TARGET    the stream ref->trench/conduit/stream: its max-targets;
+	 *   INSTANCE  the service ref->stream of trench ref->trench: its
+	 *             max-instances;
+	 *   FRONTEND, PROXY  the conduit ref->trench/conduit: any value > 0;
+	 *   TUNNEL    the trench ref->trench: any value > 0.
+	 * Returns -ENOENT when it is not there. Any other negative value is
 	 * passed on as the error of the registration. A value above
-	 * NSP_IDENTIFIER_MAX counts as NSP_IDENTIFIER_MAX. NULL accepts every
-	 * stream with max-targets 100 (Meridio's default). Must not call the
-	 * registry. */
-	int (*lookup)(void *ctx, const Nsp__StreamRef *ref);
+	 * NSP_IDENTIFIER_MAX counts as NSP_IDENTIFIER_MAX. NULL accepts
+	 * everything with 100 identifiers (Meridio's default). Must not call
+	 * the registry. */
+	int (*lookup)(void *ctx, Nsp__TargetType type,
+		      const Nsp__StreamRef *ref);
 	void *ctx;
 };
 
@@ -99,29 +113,35 @@ void nsp_registry_free(struct nsp_registry *r);
  * the call was a refresh that changed nothing (then there is no event and
  * the revision stays). Every successful call restarts the ttl.
  *
- * Identifiers (TARGET only) are unique per stream, in 1..max-targets:
+ * Identifiers are unique per stream for TARGETs, in 1..max-targets, and
+ * per service (trench and service name) for INSTANCEs, in
+ * 1..max-instances, allocated the same way:
  *   - 0 asked: the target keeps its current identifier when its key is
- *     registered already (even if the stream shrank since), otherwise it
- *     gets the lowest free one;
+ *     registered already (even if the stream or service shrank since),
+ *     otherwise it gets the lowest free one;
  *   - an explicit identifier: that one or an error, never another.
- * A FRONTEND or a PROXY has no identifier (0).
+ * A FRONTEND, a PROXY or a TUNNEL has no identifier (0).
  *
  * Errors (nothing is changed; err gets a sentence naming the offending
  * value, truncated to errlen):
  *   -EINVAL  a field is bad: no ips or more than 8, an ip not "addr/len",
- *            the same address twice, type not TARGET, FRONTEND or PROXY
- *            (0 means TARGET), status above DISABLED (0 means ENABLED),
- *            empty trench or conduit, empty stream for a TARGET or a
- *            stream set for a FRONTEND or a PROXY, a name longer than 253
- *            bytes or holding '/', '|', a space or a control character, an
- *            identifier on a FRONTEND or a PROXY, more than 32 context
- *            entries, a context key above 63 or a value above 1024 bytes,
- *            the same context key twice.
- *   -ENOENT  the configuration has no such stream (or trench, or conduit).
+ *            the same address twice, type not 1..5 (0 means TARGET),
+ *            status above DISABLED (0 means ENABLED), a name the table
+ *            above requires empty or one it refuses set, a name longer
+ *            than 253 bytes or holding '/', '|', a space or a control
+ *            character, an identifier on a FRONTEND, PROXY or TUNNEL,
+ *            more than 32 context entries, a context key above 63 or a
+ *            value above 1024 bytes, the same context key twice, a
+ *            TUNNEL or INSTANCE without node=NAME, a TUNNEL's port=N
+ *            that is not 1..65535.
+ *   -ENOENT  the configuration has no such stream, service, conduit or
+ *            trench.
  *   -EEXIST  the identifier asked for is held by another target of the
- *            stream; the message names the holder's ips.
- *   -ERANGE  the identifier asked for is above the stream's max-targets.
- *   -ENOSPC  every identifier of the stream is taken.
+ *            stream (instance of the service); the message names the
+ *            holder's ips.
+ *   -ERANGE  the identifier asked for is above the stream's max-targets
+ *            (the service's max-instances).
+ *   -ENOSPC  every identifier of the stream (service) is taken.
  *   -ENOMEM  out of memory.
  *   other    a negative value returned by cfg->lookup. */
 int nsp_registry_register(struct nsp_registry *r, const Nsp__Target *t,
@@ -146,10 +166,10 @@ size_t nsp_registry_expire(struct nsp_registry *r, uint64_t now_ms,
 uint64_t nsp_registry_next_expiry(const struct nsp_registry *r);
 
 /* Adds a target read from the store at start-up. No lookup, no event, no
- * revision change; the identifier is kept as stored even if the stream is
- * now unknown or smaller; the ttl starts at now_ms. Returns 0, -EINVAL for
- * an invalid entry (as for register, and a TARGET without an identifier or
- * with one above NSP_IDENTIFIER_MAX), -EEXIST when the key or the
+ * revision change; the identifier is kept as stored even if the stream or
+ * service is now unknown or smaller; the ttl starts at now_ms. Returns 0,
+ * -EINVAL for an invalid entry (as for register, and a TARGET or INSTANCE
+ * without an identifier or with one above NSP_IDENTIFIER_MAX), -EEXIST when the key or the
  * identifier is held already, or -ENOMEM. The caller logs and skips. */
 int nsp_registry_restore(struct nsp_registry *r, const Nsp__Target *t,
 			 uint64_t now_ms, char *err, size_t errlen);
@@ -176,8 +196,8 @@ ssize_t nsp_registry_events(const struct nsp_registry *r, uint64_t after,
 
 /* Writes t's canonical key "type|trench|conduit|stream|ip1,ip2" into buf:
  * type as its number (0 counts as TARGET, so "1"), ips canonical and sorted,
- * for example "1|t1|c1|s1|10.0.0.1/24,fd00::1/64". A FRONTEND's or a
- * PROXY's stream part is empty. t need not be normalised. Returns 0,
+ * for example "1|t1|c1|s1|10.0.0.1/24,fd00::1/64", "4|t1|||192.0.2.1/32"
+ * for a TUNNEL, "5|t1||web|10.0.0.5/32" for an INSTANCE of service web. t need not be normalised. Returns 0,
  * -EINVAL when an ip does not parse, or -ENOSPC when buf is too small
  * (NSP_TARGET_KEY_MAX always fits a valid target). */
 int nsp_target_key(const Nsp__Target *t, char *buf, size_t len);

@@ -9,19 +9,24 @@ static const char *const refusal_names[NSP_REFUSED_KINDS] = {
 	"identifier_out_of_range", "stream_full", "other",
 };
 
-struct by_type {
-	uint64_t target, frontend, proxy;
+/* Registrations by type, indexed by Nsp__TargetType (0 unused: the
+ * registry stores TARGET for it). */
+#define N_TYPES (NSP__TARGET_TYPE__INSTANCE + 1)
+
+static const char *const type_labels[N_TYPES] = {
+	[NSP__TARGET_TYPE__TARGET] = "type=\"target\"",
+	[NSP__TARGET_TYPE__FRONTEND] = "type=\"frontend\"",
+	[NSP__TARGET_TYPE__PROXY] = "type=\"proxy\"",
+	[NSP__TARGET_TYPE__TUNNEL] = "type=\"tunnel\"",
+	[NSP__TARGET_TYPE__INSTANCE] = "type=\"instance\"",
 };
 
 static void count_type(const Nsp__Target *t, void *data)
 {
-	struct by_type *c = data;
-	if (t->type == NSP__TARGET_TYPE__FRONTEND)
-		c->frontend++;
-	else if (t->type == NSP__TARGET_TYPE__PROXY)
-		c->proxy++;
-	else
-		c->target++;
+	uint64_t *by_type = data;
+	int type = t->type ? (int)t->type : NSP__TARGET_TYPE__TARGET;
+	if (type < N_TYPES)
+		by_type[type]++;
 }
 
 static void counter(struct buf *out, const char *name, const char *help,
@@ -43,16 +48,13 @@ void nsp_stats_collect(struct buf *out, void *data)
 	struct nsp *n = data;
 	const struct nsp_stats *s = &n->stats;
 
-	struct by_type c = { 0, 0, 0 };
-	nsp_registry_foreach(n->reg, count_type, &c);
+	uint64_t by_type[N_TYPES] = { 0 };
+	nsp_registry_foreach(n->reg, count_type, by_type);
 	metrics_family(out, "strait_nsp_registrations", "gauge",
 		       "live registrations by type");
-	metrics_sample(out, "strait_nsp_registrations", "type=\"target\"",
-		       (double)c.target);
-	metrics_sample(out, "strait_nsp_registrations", "type=\"frontend\"",
-		       (double)c.frontend);
-	metrics_sample(out, "strait_nsp_registrations", "type=\"proxy\"",
-		       (double)c.proxy);
+	for (int i = NSP__TARGET_TYPE__TARGET; i < N_TYPES; i++)
+		metrics_sample(out, "strait_nsp_registrations", type_labels[i],
+			       (double)by_type[i]);
 	gauge(out, "strait_nsp_revision", "the registry's revision",
 	      nsp_registry_revision(n->reg));
 

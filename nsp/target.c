@@ -113,9 +113,11 @@ static int parse_ips(const Nsp__Target *t, struct keyparts *kp, char *err,
 	return 0;
 }
 
-/* The name of a valid registration type as the messages spell it. Only a
- * TARGET belongs to a stream and holds an identifier; a FRONTEND (an LB)
- * and a PROXY (a node's proxy) belong to a whole conduit. */
+/* The name of a valid registration type as the messages spell it, with its
+ * article. A TARGET belongs to a stream and an INSTANCE to a service (the
+ * stream field), and both hold an identifier; a FRONTEND (an LB) and a
+ * PROXY (a node's proxy) belong to a whole conduit, a TUNNEL (a node's
+ * strait-tun) to a whole trench. */
 static const char *type_name(int type)
 {
 	switch (type) {
@@ -123,9 +125,36 @@ static const char *type_name(int type)
 		return "FRONTEND";
 	case NSP__TARGET_TYPE__PROXY:
 		return "PROXY";
+	case NSP__TARGET_TYPE__TUNNEL:
+		return "TUNNEL";
+	case NSP__TARGET_TYPE__INSTANCE:
+		return "INSTANCE";
 	default:
 		return "TARGET";
 	}
+}
+
+static const char *article(int type)
+{
+	return type == NSP__TARGET_TYPE__INSTANCE ? "an" : "a";
+}
+
+bool nsp_type_has_identifier(int type)
+{
+	return type == NSP__TARGET_TYPE__TARGET ||
+	       type == NSP__TARGET_TYPE__INSTANCE;
+}
+
+/* Refuses a name field that type does not have. */
+static int must_be_empty(int type, const char *owner, const char *what,
+			 const char *s, char *err, size_t len)
+{
+	char q[QUOTE_MAX];
+	if (!*s)
+		return 0;
+	quote(s, q);
+	return errtext(-EINVAL, err, len, "%s %s belongs to %s, not to %s %s",
+		       article(type), type_name(type), owner, what, q);
 }
 
 static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
@@ -135,11 +164,11 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 	kp->type = t->type == NSP__TARGET_TYPE__ANY_TYPE
 		       ? NSP__TARGET_TYPE__TARGET
 		       : (int)t->type;
-	if (kp->type != NSP__TARGET_TYPE__TARGET &&
-	    kp->type != NSP__TARGET_TYPE__FRONTEND &&
-	    kp->type != NSP__TARGET_TYPE__PROXY)
+	if (kp->type < NSP__TARGET_TYPE__TARGET ||
+	    kp->type > NSP__TARGET_TYPE__INSTANCE)
 		return errtext(-EINVAL, err, len,
-			    "type %d is not TARGET, FRONTEND or PROXY",
+			    "type %d is not TARGET, FRONTEND, PROXY, TUNNEL or "
+			    "INSTANCE",
 			    (int)t->type);
 	const Nsp__StreamRef *ref = t->stream;
 	kp->trench = ref ? str(ref->trench) : "";
@@ -148,20 +177,36 @@ static int parse_key(const Nsp__Target *t, struct keyparts *kp, char *err,
 	rc = check_name("trench", kp->trench, true, err, len);
 	if (rc < 0)
 		return rc;
-	rc = check_name("conduit", kp->conduit, true, err, len);
+	switch (kp->type) {
+	case NSP__TARGET_TYPE__TARGET:
+		rc = check_name("conduit", kp->conduit, true, err, len);
+		if (rc == 0)
+			rc = check_name("stream", kp->stream, true, err, len);
+		break;
+	case NSP__TARGET_TYPE__FRONTEND:
+	case NSP__TARGET_TYPE__PROXY:
+		rc = check_name("conduit", kp->conduit, true, err, len);
+		if (rc == 0)
+			rc = must_be_empty(kp->type, "a conduit", "stream",
+					   kp->stream, err, len);
+		break;
+	case NSP__TARGET_TYPE__TUNNEL:
+		rc = must_be_empty(kp->type, "a trench", "conduit",
+				   kp->conduit, err, len);
+		if (rc == 0)
+			rc = must_be_empty(kp->type, "a trench", "stream",
+					   kp->stream, err, len);
+		break;
+	case NSP__TARGET_TYPE__INSTANCE:
+		rc = must_be_empty(kp->type, "a service of the trench",
+				   "conduit", kp->conduit, err, len);
+		if (rc == 0)
+			rc = check_name("service (the stream field)",
+					kp->stream, true, err, len);
+		break;
+	}
 	if (rc < 0)
 		return rc;
-	if (kp->type == NSP__TARGET_TYPE__TARGET) {
-		rc = check_name("stream", kp->stream, true, err, len);
-		if (rc < 0)
-			return rc;
-	} else if (*kp->stream) {
-		char q[QUOTE_MAX];
-		quote(kp->stream, q);
-		return errtext(-EINVAL, err, len,
-			    "a %s belongs to a conduit, not to stream %s",
-			    type_name(kp->type), q);
-	}
 	return parse_ips(t, kp, err, len);
 }
 
@@ -268,6 +313,51 @@ static int check_context(const Nsp__Target *t,
 	return 0;
 }
 
+/* The value of key in sorted context entries, or NULL. */
+static const char *context_value(const Nsp__Target__ContextEntry **ctx,
+				 size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(str(ctx[i]->key), key))
+			return str(ctx[i]->value);
+	return NULL;
+}
+
+/* strait-tun joins its tables on node names: an INSTANCE is reached
+ * through the TUNNEL of its node, at the TUNNEL's port. Either without a
+ * node name, or a TUNNEL with a port that is none, would be registered
+ * and then silently unreachable, so they are refused here. */
+static int check_node(int type, const Nsp__Target__ContextEntry **ctx,
+		      size_t n, char *err, size_t len)
+{
+	const char *node, *port;
+	char q[QUOTE_MAX];
+	if (type != NSP__TARGET_TYPE__TUNNEL &&
+	    type != NSP__TARGET_TYPE__INSTANCE)
+		return 0;
+	node = context_value(ctx, n, "node");
+	if (!node || !*node)
+		return errtext(-EINVAL, err, len,
+			       "%s %s needs its node's name in the context "
+			       "(node=NAME)",
+			       article(type), type_name(type));
+	port = context_value(ctx, n, "port");
+	if (type != NSP__TARGET_TYPE__TUNNEL || !port)
+		return 0;
+	size_t digits = strspn(port, "0123456789");
+	long v = digits && digits <= 5 && !port[digits] && port[0] != '0'
+		     ? strtol(port, NULL, 10)
+		     : 0;
+	if (v < 1 || v > 65535) {
+		quote(port, q);
+		return errtext(-EINVAL, err, len,
+			       "context port %s of a TUNNEL is not a port "
+			       "(1-65535)",
+			       q);
+	}
+	return 0;
+}
+
 /* A bump allocator over the tail of the one allocation. */
 static char *put_str(char **cursor, const char *s, size_t n)
 {
@@ -296,12 +386,15 @@ int nsp_tgt_new(const Nsp__Target *t, struct nsp_tgt **out, char *err,
 		return errtext(-EINVAL, err, errlen,
 			    "status %d is neither ENABLED nor DISABLED",
 			    (int)t->status);
-	if (kp.type != NSP__TARGET_TYPE__TARGET && t->identifier)
+	if (!nsp_type_has_identifier(kp.type) && t->identifier)
 		return errtext(-EINVAL, err, errlen,
-			    "identifier %u on a %s; only TARGETs have "
-			    "identifiers",
-			    t->identifier, type_name(kp.type));
+			    "identifier %u on %s %s; only TARGETs and "
+			    "INSTANCEs have identifiers",
+			    t->identifier, article(kp.type),
+			    type_name(kp.type));
 	rc = check_context(t, ctx, err, errlen);
+	if (rc == 0)
+		rc = check_node(kp.type, ctx, t->n_context, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = compose_key(&kp, k.buf, sizeof(k.buf));

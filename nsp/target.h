@@ -70,6 +70,10 @@ void nsp_tgt_put(struct nsp_tgt *t);
  * context). Both must be normalised. */
 bool nsp_tgt_same(const struct nsp_tgt *a, const struct nsp_tgt *b);
 
+/* True for the types that hold an identifier: TARGET (per stream) and
+ * INSTANCE (per service). */
+bool nsp_type_has_identifier(int type);
+
 /* Writes the ips of t joined by ',' into buf, for messages; truncates. */
 void nsp_tgt_ips(const Nsp__Target *t, char *buf, size_t len);
 

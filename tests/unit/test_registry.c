@@ -15,19 +15,34 @@
 #include "../../nsp/registry.h"
 
 /* The configuration the tests run against: trench t1, conduit c1, streams
- * s1 (max-targets 4), big (100) and b0..b99 (100 each). */
-static int lookup(void *ctx, const Nsp__StreamRef *ref)
+ * s1 (max-targets 4), web (4), big (100) and b0..b99 (100 each); services
+ * web (max-instances 3), api (65536) and huge (100000, which counts as
+ * 65536). */
+static int lookup(void *ctx, Nsp__TargetType type, const Nsp__StreamRef *ref)
 {
 	int *calls = ctx;
 	if (calls)
 		(*calls)++;
 	if (!strcmp(ref->trench, "tio"))
 		return -EIO; /* a configuration that cannot answer */
-	if (strcmp(ref->trench, "t1") || strcmp(ref->conduit, "c1"))
+	if (strcmp(ref->trench, "t1"))
+		return -ENOENT;
+	if (type == NSP__TARGET_TYPE__TUNNEL)
+		return 1; /* the trench exists */
+	if (type == NSP__TARGET_TYPE__INSTANCE) {
+		if (!strcmp(ref->stream, "web"))
+			return 3;
+		if (!strcmp(ref->stream, "api"))
+			return 65536;
+		if (!strcmp(ref->stream, "huge"))
+			return 100000;
+		return -ENOENT;
+	}
+	if (strcmp(ref->conduit, "c1"))
 		return -ENOENT;
 	if (!strcmp(ref->stream, ""))
 		return 1; /* the conduit exists, for FRONTENDs and PROXYs */
-	if (!strcmp(ref->stream, "s1"))
+	if (!strcmp(ref->stream, "s1") || !strcmp(ref->stream, "web"))
 		return 4;
 	if (!strcmp(ref->stream, "big"))
 		return 100;
@@ -632,6 +647,270 @@ static void test_proxy(void **state)
 	fix_free(f);
 }
 
+/* A TUNNEL (a node's strait-tun) or an INSTANCE of service (stream field),
+ * in trench t1 with no conduit, on node. */
+static Nsp__Target *mk_tun(struct tb *b, const char *service, const char *ips,
+			   const char *node)
+{
+	mk(b, service ? service : "", ips);
+	b->ref.conduit = "";
+	b->t.type = service ? NSP__TARGET_TYPE__INSTANCE
+			    : NSP__TARGET_TYPE__TUNNEL;
+	if (node)
+		ctx_add(b, "node", node);
+	return &b->t;
+}
+
+/* Registers an instance of service asking for identifier id; returns the
+ * identifier given. */
+static uint32_t reg_inst(struct fix *f, const char *service, const char *ips,
+			 uint32_t id, uint64_t now)
+{
+	struct tb b;
+	mk_tun(&b, service, ips, "n1")->identifier = id;
+	int rc = reg(f, &b.t, now);
+	if (rc)
+		fail_msg("register instance %s: %d %s", ips, rc, f->err);
+	return f->stored->identifier;
+}
+
+/* A node's strait-tun registers in a whole trench, with its underlay
+ * addresses and node=NAME, port=N: no conduit, no stream, no identifier. */
+static void test_tunnel(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	char key[NSP_TARGET_KEY_MAX];
+
+	mk_tun(&b, NULL, "192.0.2.1/32 2001:db8::1/128", "node-1");
+	ctx_add(&b, "port", "7779");
+	assert_int_equal(reg(f, &b.t, 0), 0);
+	assert_true(f->changed);
+	assert_int_equal(f->stored->type, NSP__TARGET_TYPE__TUNNEL);
+	assert_int_equal(f->stored->identifier, 0);
+	assert_string_equal(f->stored->stream->trench, "t1");
+	assert_string_equal(f->stored->stream->conduit, "");
+	assert_string_equal(f->stored->stream->stream, "");
+	assert_string_equal(f->stored->context[0]->key, "node");
+	assert_string_equal(f->stored->context[1]->value, "7779");
+	assert_int_equal(nsp_target_key(&b.t, key, sizeof(key)), 0);
+	assert_string_equal(key, "4|t1|||192.0.2.1/32,2001:db8::1/128");
+	/* A refresh changes nothing; the port may be left out. */
+	assert_int_equal(reg(f, &b.t, 5), 0);
+	assert_false(f->changed);
+	mk_tun(&b, NULL, "192.0.2.2/32", "node-2");
+	assert_int_equal(reg(f, &b.t, 5), 0);
+	assert_int_equal(nsp_registry_count(f->r), 2);
+
+	/* Its trench must be in the configuration. */
+	mk_tun(&b, NULL, "192.0.2.3/32", "node-3");
+	b.ref.trench = "t9";
+	assert_int_equal(reg(f, &b.t, 0), -ENOENT);
+	assert_string_equal(f->err, "trench t9 is not in the configuration");
+	b.ref.trench = "tio";
+	assert_int_equal(reg(f, &b.t, 0), -EIO);
+	assert_non_null(strstr(f->err, "looking up trench tio"));
+	assert_int_equal(nsp_registry_count(f->r), 2);
+
+	/* Unregistered by its key like any other. */
+	bool existed = false;
+	mk_tun(&b, NULL, "192.0.2.2/32", NULL);
+	assert_int_equal(nsp_registry_unregister(f->r, &b.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0);
+	assert_true(existed);
+	assert_int_equal(nsp_registry_count(f->r), 1);
+	fix_free(f);
+}
+
+/* INSTANCEs take identifiers 1..max-instances per (trench, service),
+ * allocated exactly as a stream's TARGETs are. */
+static void test_instance_identifiers(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	char key[NSP_TARGET_KEY_MAX];
+
+	assert_int_equal(reg_inst(f, "web", "10.0.0.1/32", 0, 0), 1);
+	assert_int_equal(f->stored->type, NSP__TARGET_TYPE__INSTANCE);
+	assert_string_equal(f->stored->stream->stream, "web");
+	assert_string_equal(f->stored->stream->conduit, "");
+	assert_int_equal(nsp_target_key(f->stored, key, sizeof(key)), 0);
+	assert_string_equal(key, "5|t1||web|10.0.0.1/32");
+	assert_int_equal(reg_inst(f, "web", "10.0.0.2/32", 0, 0), 2);
+	assert_int_equal(reg_inst(f, "web", "10.0.0.3/32 fd00::3/128", 0, 0),
+			 3);
+	/* A refresh keeps its identifier and changes nothing. */
+	assert_int_equal(reg_inst(f, "web", "10.0.0.2/32", 0, 10), 2);
+	assert_false(f->changed);
+	assert_int_equal(nsp_registry_revision(f->r), 3);
+
+	/* Full, out of range, taken: named after the service. */
+	uint64_t rev = nsp_registry_revision(f->r);
+	mk_tun(&b, "web", "10.0.0.4/32", "n2");
+	assert_int_equal(reg(f, &b.t, 20), -ENOSPC);
+	assert_string_equal(f->err, "service t1/web is full: all 3 "
+				    "identifiers are taken");
+	b.t.identifier = 4;
+	assert_int_equal(reg(f, &b.t, 20), -ERANGE);
+	assert_string_equal(f->err, "identifier 4 is out of range 1..3 of "
+				    "service t1/web");
+	b.t.identifier = 2;
+	assert_int_equal(reg(f, &b.t, 20), -EEXIST);
+	assert_string_equal(f->err, "identifier 2 of service t1/web is held "
+				    "by instance 10.0.0.2/32");
+	assert_int_equal(nsp_registry_revision(f->r), rev);
+	assert_int_equal(nsp_registry_count(f->r), 3);
+
+	/* A freed identifier is the lowest free again. */
+	bool existed = false;
+	mk_tun(&b, "web", "10.0.0.2/32", NULL);
+	assert_int_equal(nsp_registry_unregister(f->r, &b.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0);
+	assert_true(existed);
+	assert_int_equal(reg_inst(f, "web", "10.0.0.5/32", 0, 30), 2);
+
+	/* Identifiers are per service: another service, a stream of the
+	 * same name (t1/c1/web) and the same ips as another type are all
+	 * apart. */
+	assert_int_equal(reg_inst(f, "api", "10.0.0.1/32", 0, 40), 1);
+	assert_int_equal(reg_id(f, "web", "10.0.0.1/32", 0, 40), 1);
+	assert_int_equal(reg_id(f, "web", "10.0.0.9/32", 0, 40), 2);
+	assert_int_equal(reg_inst(f, "api", "10.0.0.7/32", 65536, 40), 65536);
+	assert_int_equal(reg_inst(f, "api", "10.0.0.8/32", 0, 40), 2);
+	/* max-instances above the registry's limit counts as the limit. */
+	mk_tun(&b, "huge", "10.0.1.1/32", "n1")->identifier = 65537;
+	assert_int_equal(reg(f, &b.t, 40), -ERANGE);
+	assert_non_null(strstr(f->err, "1..65536 of service t1/huge"));
+
+	/* An unknown service, in the words operators read. */
+	mk_tun(&b, "nope", "10.0.2.1/32", "n1");
+	assert_int_equal(reg(f, &b.t, 40), -ENOENT);
+	assert_string_equal(f->err,
+			    "service t1/nope is not in the configuration");
+	b.ref.trench = "t9";
+	b.ref.stream = "web";
+	assert_int_equal(reg(f, &b.t, 40), -ENOENT);
+	assert_string_equal(f->err,
+			    "service t9/web is not in the configuration");
+	fix_free(f);
+}
+
+/* Filters select the new types by type, trench and (for INSTANCEs) the
+ * service in the stream field; an empty field matches anything, so a
+ * filter with no conduit sees them, and one naming a conduit does not. */
+static void test_tunnel_filters(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(0, 0, 0);
+	struct tb b;
+	struct nsp_event ev[8];
+	Nsp__TargetEvent__Kind kind;
+	const Nsp__Target *t;
+
+	mk_tun(&b, NULL, "192.0.2.1/32", "n1");
+	assert_int_equal(reg(f, &b.t, 0), 0);	 /* 1: tunnel */
+	reg_inst(f, "web", "10.0.0.1/32", 0, 0); /* 2: web instance */
+	reg_inst(f, "api", "10.0.0.2/32", 0, 0); /* 3: api instance */
+	reg_id(f, "web", "10.0.0.3/24", 0, 0);	 /* 4: TARGET in stream web */
+	mk(&b, "", "10.0.0.4/24")->type = NSP__TARGET_TYPE__PROXY;
+	assert_int_equal(reg(f, &b.t, 0), 0); /* 5: proxy */
+	mk_tun(&b, "web", "10.0.0.1/32", NULL);
+	bool existed;
+	assert_int_equal(nsp_registry_unregister(f->r, &b.t, &existed, f->err,
+						 sizeof(f->err)),
+			 0); /* 6: web instance removed */
+	assert_int_equal(nsp_registry_events(f->r, 0, ev, 8), 6);
+
+	Nsp__StreamRef tref = NSP__STREAM_REF__INIT;
+	tref.trench = "t1";
+	Nsp__TargetFilter tunnels = NSP__TARGET_FILTER__INIT;
+	tunnels.type = NSP__TARGET_TYPE__TUNNEL;
+	tunnels.stream = &tref;
+	Nsp__StreamRef wref = NSP__STREAM_REF__INIT;
+	wref.trench = "t1";
+	wref.stream = "web";
+	Nsp__TargetFilter web = NSP__TARGET_FILTER__INIT;
+	web.type = NSP__TARGET_TYPE__INSTANCE;
+	web.stream = &wref;
+	Nsp__TargetFilter instances = NSP__TARGET_FILTER__INIT;
+	instances.type = NSP__TARGET_TYPE__INSTANCE;
+	instances.stream = &tref;
+	Nsp__StreamRef cref = NSP__STREAM_REF__INIT;
+	cref.conduit = "c1";
+	Nsp__TargetFilter in_c1 = NSP__TARGET_FILTER__INIT;
+	in_c1.type = NSP__TARGET_TYPE__INSTANCE;
+	in_c1.stream = &cref;
+	Nsp__StreamRef other = NSP__STREAM_REF__INIT;
+	other.trench = "t2";
+	Nsp__TargetFilter tunnels_t2 = NSP__TARGET_FILTER__INIT;
+	tunnels_t2.type = NSP__TARGET_TYPE__TUNNEL;
+	tunnels_t2.stream = &other;
+
+	static const struct {
+		bool tunnels, web, instances;
+	} want[6] = {
+	    {true, false, false}, {false, true, true},	{false, false, true},
+	    {false, false, false}, {false, false, false}, {false, true, true},
+	};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(nsp_event_view(&tunnels, &ev[i], &kind, &t),
+				 want[i].tunnels);
+		assert_int_equal(nsp_event_view(&web, &ev[i], &kind, &t),
+				 want[i].web);
+		assert_int_equal(nsp_event_view(&instances, &ev[i], &kind, &t),
+				 want[i].instances);
+		assert_false(nsp_event_view(&in_c1, &ev[i], &kind, &t));
+		assert_false(nsp_event_view(&tunnels_t2, &ev[i], &kind, &t));
+	}
+	assert_true(nsp_event_view(&web, &ev[5], &kind, &t));
+	assert_int_equal(kind, NSP__TARGET_EVENT__KIND__REMOVED);
+	assert_ptr_equal(t, ev[5].old);
+	fix_free(f);
+}
+
+/* INSTANCEs and TUNNELs come back from the store as TARGETs do: an
+ * INSTANCE keeps its stored identifier, which a new one cannot take. */
+static void test_instance_restore(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(1000, 0, 7);
+	struct tb b;
+
+	mk_tun(&b, "web", "10.0.0.1/32", "n1")->identifier = 2;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)), 0);
+	mk_tun(&b, "gone", "10.0.0.9/32", "n1")->identifier = 1;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)), 0);
+	mk_tun(&b, NULL, "192.0.2.1/32", "n1");
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)), 0);
+	mk_tun(&b, "web", "10.0.0.3/32", "n1")->identifier = 0;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EINVAL);
+	mk_tun(&b, "web", "10.0.0.3/32", "n1")->identifier = 2;
+	assert_int_equal(
+	    nsp_registry_restore(f->r, &b.t, 0, f->err, sizeof(f->err)),
+	    -EEXIST);
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(nsp_registry_count(f->r), 3);
+	assert_int_equal(reg_inst(f, "web", "10.0.0.4/32", 0, 10), 1);
+	assert_int_equal(reg_inst(f, "web", "10.0.0.5/32", 0, 10), 3);
+	assert_int_equal(reg_inst(f, "web", "10.0.0.1/32", 0, 10), 2);
+	assert_false(f->changed);
+	/* The instance of a service that has left the configuration cannot
+	 * be refreshed; it expires with its lease. */
+	mk_tun(&b, "gone", "10.0.0.9/32", "n1");
+	assert_int_equal(reg(f, &b.t, 10), -ENOENT);
+	assert_int_equal(nsp_registry_expire(f->r, 1000, SIZE_MAX), 2);
+	fix_free(f);
+}
+
 static void test_unknown_stream(void **state)
 {
 	(void)state;
@@ -717,6 +996,18 @@ enum bad {
 	NAME_DEL,
 	FRONTEND_ID,
 	PROXY_ID,
+	TUNNEL_CONDUIT,
+	TUNNEL_STREAM,
+	TUNNEL_ID,
+	TUNNEL_NO_NODE,
+	TUNNEL_PORT_ZERO,
+	TUNNEL_PORT_TEXT,
+	TUNNEL_PORT_BIG,
+	TUNNEL_PORT_LEADING_ZERO,
+	INSTANCE_CONDUIT,
+	INSTANCE_NO_SERVICE,
+	INSTANCE_NO_NODE,
+	INSTANCE_EMPTY_NODE,
 	CTX_MANY,
 	CTX_KEY_LONG,
 	CTX_VALUE_LONG,
@@ -765,8 +1056,9 @@ static void make_bad(struct tb *b, enum bad which, const char **needle)
 		*needle = "10.0.0.1 is given twice";
 		break;
 	case TYPE_BAD:
-		b->t.type = (Nsp__TargetType)4;
-		*needle = "type 4 is not TARGET, FRONTEND or PROXY";
+		b->t.type = (Nsp__TargetType)6;
+		*needle = "type 6 is not TARGET, FRONTEND, PROXY, TUNNEL or "
+			  "INSTANCE";
 		break;
 	case STATUS_BAD:
 		b->t.status = (Nsp__TargetStatus)3;
@@ -824,13 +1116,83 @@ static void make_bad(struct tb *b, enum bad which, const char **needle)
 		b->ref.stream = "";
 		b->t.type = NSP__TARGET_TYPE__FRONTEND;
 		b->t.identifier = 3;
-		*needle = "identifier 3 on a FRONTEND";
+		*needle = "identifier 3 on a FRONTEND; only TARGETs and "
+			  "INSTANCEs have identifiers";
 		break;
 	case PROXY_ID:
 		b->ref.stream = "";
 		b->t.type = NSP__TARGET_TYPE__PROXY;
 		b->t.identifier = 1;
 		*needle = "identifier 1 on a PROXY";
+		break;
+	case TUNNEL_CONDUIT:
+		b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__TUNNEL;
+		ctx_add(b, "node", "n1");
+		*needle = "a TUNNEL belongs to a trench, not to conduit \"c1\"";
+		break;
+	case TUNNEL_STREAM:
+		b->ref.conduit = "";
+		b->t.type = NSP__TARGET_TYPE__TUNNEL;
+		ctx_add(b, "node", "n1");
+		*needle = "a TUNNEL belongs to a trench, not to stream \"s1\"";
+		break;
+	case TUNNEL_ID:
+		b->ref.conduit = b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__TUNNEL;
+		b->t.identifier = 2;
+		ctx_add(b, "node", "n1");
+		*needle = "identifier 2 on a TUNNEL";
+		break;
+	case TUNNEL_NO_NODE:
+		b->ref.conduit = b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__TUNNEL;
+		ctx_add(b, "port", "7779");
+		*needle = "a TUNNEL needs its node's name in the context "
+			  "(node=NAME)";
+		break;
+	case TUNNEL_PORT_ZERO:
+	case TUNNEL_PORT_TEXT:
+	case TUNNEL_PORT_BIG:
+	case TUNNEL_PORT_LEADING_ZERO: {
+		static const char *const ports[] = {"0", "udp", "65536",
+						    "07779"};
+		const char *port = ports[which - TUNNEL_PORT_ZERO];
+		static char want[64];
+		b->ref.conduit = b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__TUNNEL;
+		ctx_add(b, "node", "n1");
+		ctx_add(b, "port", port);
+		snprintf(want, sizeof(want),
+			 "context port \"%s\" of a TUNNEL is not a port", port);
+		*needle = want;
+		break;
+	}
+	case INSTANCE_CONDUIT:
+		b->ref.stream = "web";
+		b->t.type = NSP__TARGET_TYPE__INSTANCE;
+		ctx_add(b, "node", "n1");
+		*needle = "an INSTANCE belongs to a service of the trench, not "
+			  "to conduit \"c1\"";
+		break;
+	case INSTANCE_NO_SERVICE:
+		b->ref.conduit = b->ref.stream = "";
+		b->t.type = NSP__TARGET_TYPE__INSTANCE;
+		ctx_add(b, "node", "n1");
+		*needle = "service (the stream field) is empty";
+		break;
+	case INSTANCE_NO_NODE:
+		b->ref.conduit = "";
+		b->ref.stream = "web";
+		b->t.type = NSP__TARGET_TYPE__INSTANCE;
+		*needle = "an INSTANCE needs its node's name in the context";
+		break;
+	case INSTANCE_EMPTY_NODE:
+		b->ref.conduit = "";
+		b->ref.stream = "web";
+		b->t.type = NSP__TARGET_TYPE__INSTANCE;
+		ctx_add(b, "node", "");
+		*needle = "an INSTANCE needs its node's name in the context";
 		break;
 	case CTX_MANY:
 		for (int i = 0; i < 33; i++)
@@ -1087,6 +1449,10 @@ int main(void)
 	    cmocka_unit_test(test_filter_and_view),
 	    cmocka_unit_test(test_frontend),
 	    cmocka_unit_test(test_proxy),
+	    cmocka_unit_test(test_tunnel),
+	    cmocka_unit_test(test_instance_identifiers),
+	    cmocka_unit_test(test_tunnel_filters),
+	    cmocka_unit_test(test_instance_restore),
 	    cmocka_unit_test(test_unknown_stream),
 	    cmocka_unit_test(test_key),
 	    cmocka_unit_test(test_einval),
