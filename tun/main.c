@@ -414,7 +414,13 @@ int main(int argc, char **argv)
 		uv_signal_start(&sigs[i], on_signal, signums[i]);
 	}
 	char ul[64];
-	sockaddr_format((struct sockaddr *)&opt->underlay, ul, sizeof(ul));
+	const struct sockaddr_storage *u = &opt->underlay;
+	inet_ntop(u->ss_family,
+		  u->ss_family == AF_INET
+		      ? (const void *)&((const struct sockaddr_in *)u)->sin_addr
+		      : (const void *)&((const struct sockaddr_in6 *)u)
+			    ->sin6_addr,
+		  ul, sizeof(ul));
 	log_info("node %s of trench %s: %s (mtu %u), underlay %s port %u, "
 		 "NSP %s, metrics %s",
 		 opt->node, opt->trench, opt->dev, opt->mtu, ul, opt->port,

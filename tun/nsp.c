@@ -119,6 +119,9 @@ static void fill(struct tun_daemon *d, struct self *s)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)a)->sin6_addr, s->ip,
 			  sizeof(s->ip));
+	size_t l = strlen(s->ip);
+	snprintf(s->ip + l, sizeof(s->ip) - l, "/%d",
+		 a->ss_family == AF_INET ? 32 : 128);
 	s->pip = s->ip;
 	s->t.ips = &s->pip;
 	s->t.n_ips = 1;

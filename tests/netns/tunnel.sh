@@ -1,0 +1,229 @@
+# shellcheck shell=bash disable=SC2034,SC2086
+# East-west service traffic through strait-tun in network namespaces:
+# sourced, never run. Needs tests/integration/lib.sh sourced first (WORK,
+# BIN, PIDS, wait_for, fail, skip, ok).
+#
+#   T-u        the underlay router: one link per node, 198.18.<j>.1/24 and
+#              fd00:18:<j>::1/64 on link j (link j's MTU --mtu-of J=M)
+#   T-n<j>     node j: underlay 198.18.<j>.2/24 fd00:18:<j>::2/64, default
+#              via the router; a bridge for its pods with 198.19.<j>.1/24
+#              and fd00:19:<j>::1/64; strait-tun --node n<j> --underlay
+#              198.18.<j>.2 (metrics 127.0.0.1:9782 on its own loopback)
+#   T-n<j>p<k> pod k of node j: 198.19.<j>.<10+k>/24 fd00:19:<j>::<10+k>/64,
+#              default via the node; strait-traffic server --name n<j>p<k>
+#              on port 5003 (TCP and UDP)
+#   root ns    strait-nsp on unix:$WORK/nsp.sock (config $WORK/config):
+#              trench trench-a, service web 198.19.200.10 fd00:19:200::10
+#              (policy spread, max-instances 10). No link, route or address
+#              is added to the root namespace.
+#
+# Service prefixes (every strait-tun): 198.19.200.0/24 and fd00:19:200::/64.
+# Pods of different nodes have no route to each other except through the
+# tunnel. rp_filter is off in every namespace.
+#
+# Functions:
+#   tunnel_init NAME             skips (77) unless root and namespaces; EXIT
+#                                trap removes every namespace and process
+#   tunnel_start [--nodes N] [--pods K] [--mtu-of J=M]...
+#                                the topology, NSP, a strait-tun per node
+#                                (each registered), the pods and servers
+#   tunnel_tun_start J [ARGS...] / tunnel_tun_kill J [SIGNAL=TERM]
+#   tunnel_instance_add POD [SERVICE=web]   registers POD as an instance
+#                                (straitctl nsp register --keep, in the
+#                                background; TUNNEL_REG[POD] is its pid) and
+#                                waits until every strait-tun has it
+#   tunnel_instance_del POD      stops that registration (SIGTERM:
+#                                unregisters) and waits until every
+#                                strait-tun has dropped it
+#   tunnel_metric J NAME [LABELS] prints node j's metric value (0 if absent)
+#   tunnel_exec POD CMD...       runs CMD in the pod's namespace
+#   nspctl ARGS...               straitctl against this NSP
+
+TUNNEL_SERVICE4=198.19.200.10
+TUNNEL_SERVICE6=fd00:19:200::10
+declare -A TUNNEL_REG=()
+declare -A TUNNEL_TUN=()
+
+nspctl() { "$BIN/straitctl" --nsp "unix:$WORK/nsp.sock" "$@"; }
+
+tunnel_init() { # NAME
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	command -v jq >/dev/null || skip "jq is not installed"
+	TUNNEL_P=${TUNNEL_PREFIX:-$1$$}
+	trap 'rc=$?; set +e; tunnel_destroy; (exit $rc); cleanup' EXIT
+	ip netns add "$TUNNEL_P-x" 2>/dev/null || skip "cannot create network namespaces"
+	ip netns del "$TUNNEL_P-x"
+}
+
+tunnel_names() { ip netns list | awk -v p="$TUNNEL_P-" 'index($1, p) == 1 {print $1}'; }
+
+tunnel_destroy() {
+	local ns pids
+	[ -n "${TUNNEL_P:-}" ] || return 0
+	for ns in $(tunnel_names); do
+		pids=$(ip netns pids "$ns" 2>/dev/null) || true
+		[ -n "$pids" ] && kill -TERM $pids 2>/dev/null
+	done
+	for p in "${TUNNEL_REG[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	local end=$((SECONDS + 3))
+	for ns in $(tunnel_names); do
+		while pids=$(ip netns pids "$ns" 2>/dev/null) && [ -n "$pids" ] && [ $SECONDS -lt $end ]; do
+			sleep 0.05
+		done
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	done
+	for ns in $(tunnel_names); do ip netns del "$ns" 2>/dev/null; done
+	return 0
+}
+
+_tunnel_ns() { # NAME
+	local ns=$TUNNEL_P-$1
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1
+}
+
+tunnel_exec() { local pod=$1; shift; ip netns exec "$TUNNEL_P-$pod" "$@"; }
+
+_tunnel_config() {
+	local d=$WORK/config
+	mkdir -p "$d"
+	echo "name: trench-a" >"$d/trench"
+	cat >"$d/services" <<EOF
+items:
+  - name: web
+    trench: trench-a
+    addresses: [$TUNNEL_SERVICE4, $TUNNEL_SERVICE6]
+    policy: spread
+    max-instances: 10
+EOF
+}
+
+_tunnel_build() { # N K MTUSPEC
+	local n=$1 k=$2 mtus=$3 j i p=$TUNNEL_P m
+	trap 'echo "tunnel: failed: $BASH_COMMAND" >&2' ERR
+	set -e
+	_tunnel_ns u
+	for ((j = 1; j <= n; j++)); do
+		_tunnel_ns "n$j"
+		ip link add "${p}u$j" netns "$p-u" type veth peer name "${p}n$j" netns "$p-n$j"
+		m=$(sed -n "s/.*\b$j=\([0-9]*\).*/\1/p" <<<"$mtus")
+		if [ -n "$m" ]; then
+			ip -n "$p-u" link set "${p}u$j" mtu "$m"
+			ip -n "$p-n$j" link set "${p}n$j" mtu "$m"
+		fi
+		ip -n "$p-u" addr add "198.18.$j.1/24" dev "${p}u$j"
+		ip -n "$p-u" addr add "fd00:18:$j::1/64" dev "${p}u$j" nodad
+		ip -n "$p-u" link set "${p}u$j" up
+		ip -n "$p-n$j" addr add "198.18.$j.2/24" dev "${p}n$j"
+		ip -n "$p-n$j" addr add "fd00:18:$j::2/64" dev "${p}n$j" nodad
+		ip -n "$p-n$j" link set "${p}n$j" up
+		ip -n "$p-n$j" route add default via "198.18.$j.1"
+		ip -n "$p-n$j" -6 route add default via "fd00:18:$j::1"
+		ip -n "$p-n$j" link add "${p}b$j" type bridge
+		ip -n "$p-n$j" addr add "198.19.$j.1/24" dev "${p}b$j"
+		ip -n "$p-n$j" addr add "fd00:19:$j::1/64" dev "${p}b$j" nodad
+		ip -n "$p-n$j" link set "${p}b$j" up
+		for ((i = 1; i <= k; i++)); do
+			_tunnel_ns "n${j}p$i"
+			ip link add "${p}v$j$i" netns "$p-n$j" type veth peer name eth0 netns "$p-n${j}p$i"
+			ip -n "$p-n$j" link set "${p}v$j$i" master "${p}b$j" up
+			ip -n "$p-n${j}p$i" addr add "198.19.$j.$((10 + i))/24" dev eth0
+			ip -n "$p-n${j}p$i" addr add "fd00:19:$j::$((10 + i))/64" dev eth0 nodad
+			ip -n "$p-n${j}p$i" link set eth0 up
+			ip -n "$p-n${j}p$i" route add default via "198.19.$j.1"
+			ip -n "$p-n${j}p$i" -6 route add default via "fd00:19:$j::1"
+		done
+	done
+}
+
+tunnel_pod_addr() { # POD FAMILY(4|6)
+	local j=${1#n}; j=${j%%p*}; local i=${1##*p}
+	if [ "$2" = 4 ]; then echo "198.19.$j.$((10 + i))"; else echo "fd00:19:$j::$((10 + i))"; fi
+}
+
+tunnel_tun_start() { # J [ARGS...]
+	local j=$1; shift
+	ip netns exec "$TUNNEL_P-n$j" "$BIN/strait-tun" --trench trench-a --node "n$j" \
+		--underlay "198.18.$j.2" --nsp "unix:$WORK/nsp.sock" -m 127.0.0.1:9782 \
+		--service-prefix 198.19.200.0/24 --service-prefix fd00:19:200::/64 \
+		--log-level debug "$@" >>"$WORK/tun$j.log" 2>&1 &
+	TUNNEL_TUN[$j]=$!
+	PIDS+=("$!")
+	wait_for 10 "strait-tun on n$j ready" _tunnel_ready "$j"
+}
+
+_tunnel_ready() { [ "$(tunnel_metric "$1" strait_tun_tables_ready)" = 1 ] &&
+	[ "$(tunnel_metric "$1" strait_tun_nsp_registered)" = 1 ]; }
+
+tunnel_tun_kill() { # J [SIGNAL]
+	local j=$1 sig=${2:-TERM} pid=${TUNNEL_TUN[$1]}
+	kill "-$sig" "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+tunnel_metric() { # J NAME [LABELS]
+	local out
+	out=$(ip netns exec "$TUNNEL_P-n$1" curl -s --max-time 2 http://127.0.0.1:9782/metrics 2>/dev/null) || { echo 0; return; }
+	awk -v n="$2" -v l="${3:-}" '$1 == n || $1 == n "{" l "}" { v = $2 } END { print v == "" ? 0 : v }' <<<"$out"
+}
+
+tunnel_start() {
+	local n=3 k=2 mtus=""
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--nodes) n=$2; shift 2 ;;
+		--pods) k=$2; shift 2 ;;
+		--mtu-of) mtus="$mtus $2"; shift 2 ;;
+		*) echo "tunnel_start: unknown option $1" >&2; return 2 ;;
+		esac
+	done
+	TUNNEL_NODES=$n TUNNEL_PODS=$k
+	(_tunnel_build "$n" "$k" "$mtus") || fail "building the topology"
+	_tunnel_config
+	"$BIN/strait-nsp" -l "unix:$WORK/nsp.sock" -m off -s "$WORK/nsp.db" \
+		-c "$WORK/config" >>"$WORK/nsp.log" 2>&1 &
+	PIDS+=("$!")
+	wait_for 10 "strait-nsp" nspctl nsp list
+	local j i
+	for ((j = 1; j <= n; j++)); do tunnel_tun_start "$j"; done
+	for ((j = 1; j <= n; j++)); do
+		for ((i = 1; i <= k; i++)); do
+			tunnel_exec "n${j}p$i" "$BIN/strait-traffic" server --name "n${j}p$i" \
+				>>"$WORK/server-n${j}p$i.log" 2>&1 &
+			PIDS+=("$!")
+		done
+	done
+}
+
+_tunnel_all_have() { # N : every strait-tun sees N instances of web
+	local j
+	for ((j = 1; j <= TUNNEL_NODES; j++)); do
+		[ "$(tunnel_metric "$j" strait_tun_instances 'service="web",where="all"')" = "$1" ] || return 1
+	done
+}
+
+tunnel_instance_add() { # POD [SERVICE]
+	local pod=$1 svc=${2:-web} j before
+	j=${pod#n}; j=${j%%p*}
+	before=$(tunnel_metric 1 strait_tun_instances "service=\"$svc\",where=\"all\"")
+	"$BIN/straitctl" --nsp "unix:$WORK/nsp.sock" nsp register --type instance \
+		--trench trench-a --service "$svc" --ip "$(tunnel_pod_addr "$pod" 4)/32" \
+		--ip "$(tunnel_pod_addr "$pod" 6)/128" --context "node=n$j" --keep \
+		>>"$WORK/reg-$pod.log" 2>&1 &
+	TUNNEL_REG[$pod]=$!
+	PIDS+=("$!")
+	wait_for 10 "every strait-tun has instance $pod" _tunnel_all_have $((before + 1))
+}
+
+tunnel_instance_del() { # POD
+	local pod=$1 before
+	before=$(tunnel_metric 1 strait_tun_instances 'service="web",where="all"')
+	kill -TERM "${TUNNEL_REG[$pod]}"
+	wait "${TUNNEL_REG[$pod]}" 2>/dev/null || true
+	unset "TUNNEL_REG[$pod]"
+	wait_for 10 "every strait-tun dropped instance $pod" _tunnel_all_have $((before - 1))
+}
