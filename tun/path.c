@@ -219,6 +219,35 @@ static socklen_t peer_addr(const struct tun_daemon *d,
 					  : sizeof(struct sockaddr_in6);
 }
 
+static void send_one_by_one(struct tun_daemon *d, const struct tun_vnode *n,
+			    struct sockaddr_storage *to, socklen_t tolen,
+			    const struct tun_batch *bt)
+{
+	struct tun_path *t = d->path;
+	for (size_t i = bt->first; i < bt->first + bt->n; i++) {
+		struct iovec iov[2] = {
+		    {t->segs[i].hdr, t->segs[i].hdr_len},
+		    {(void *)t->segs[i].payload, t->segs[i].payload_len},
+		};
+		struct msghdr m = {
+		    .msg_name = to,
+		    .msg_namelen = tolen,
+		    .msg_iov = iov,
+		    .msg_iovlen = t->segs[i].payload_len ? 2 : 1,
+		};
+		if (sendmsg(d->udp_fd, &m, 0) < 0) {
+			d->c.send_errors++;
+			log_debug("send to node %s: %s", n->name,
+				  strerror(errno));
+			continue;
+		}
+		d->c.udp_tx++;
+		d->c.udp_tx_bytes +=
+		    t->segs[i].hdr_len + t->segs[i].payload_len;
+		d->c.udp_tx_sends++;
+	}
+}
+
 static void send_segments(struct tun_daemon *d, const struct tun_vnode *n,
 			  size_t nsegs)
 {
@@ -262,7 +291,13 @@ static void send_segments(struct tun_daemon *d, const struct tun_vnode *n,
 			memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
 		}
 		if (sendmsg(d->udp_fd, &m, 0) < 0) {
-			d->c.send_errors++;
+			/* A segment above the route's MTU (a smaller underlay
+			 * link) refuses UDP_SEGMENT: send each datagram
+			 * alone, which the kernel may fragment. */
+			if (bt->n > 1 && (errno == EINVAL || errno == EMSGSIZE))
+				send_one_by_one(d, n, &to, tolen, bt);
+			else
+				d->c.send_errors++;
 			log_debug("send to node %s: %s", n->name,
 				  strerror(errno));
 			continue;
@@ -321,6 +356,10 @@ static void from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
 	case TUN_DROP:
 		return;
 	case TUN_UNREACH:
+		if (!d->synced) { /* the tables are still arriving */
+			d->c.not_ready++;
+			return;
+		}
 		send_unreach(d, &p, pkt, len);
 		return;
 	case TUN_DELIVER:
@@ -515,8 +554,15 @@ static int open_udp(struct tun_daemon *d, char *err, size_t len)
 		return errtext(-errno, err, len, "UDP socket: %s",
 			       strerror(errno));
 	int zero = 0, one = 1, big = 4 << 20;
-	if (a.ss_family == AF_INET6)
+	/* Outer datagrams go without DF: a smaller link on the way
+	 * fragments them rather than dropping them (docs/tun.md, MTU). */
+	int dont = IP_PMTUDISC_DONT, dont6 = IPV6_PMTUDISC_DONT;
+	setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &dont, sizeof(dont));
+	if (a.ss_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &dont6,
+			   sizeof(dont6));
+	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));

@@ -55,6 +55,7 @@ struct tun_counters {
 	uint64_t udp_rx_batches, udp_tx_sends, tun_tx_merged;
 	uint64_t bad_header, unknown_sender, bad_packet, send_errors;
 	uint64_t unreach_sent, mss_clamped;
+	uint64_t not_ready; /* to a service prefix before the tables came */
 };
 
 struct tun_nsp;
