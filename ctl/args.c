@@ -27,6 +27,7 @@ enum opt_id {
 	O_TRENCH,
 	O_CONDUIT,
 	O_STREAM,
+	O_SERVICE,
 	O_IP,
 	O_TYPE,
 	O_IDENTIFIER,
@@ -80,6 +81,7 @@ static const struct opt {
     {"conduit", 0, O_CONDUIT, true, false,
      KEYED | FILTERED | C(CONFIG) | CHILD | C(IPAM_LIST)},
     {"stream", 0, O_STREAM, true, false, KEYED | FILTERED | C(CONFIG)},
+    {"service", 0, O_SERVICE, true, false, KEYED | FILTERED},
     {"ip", 0, O_IP, true, true, KEYED},
     {"type", 0, O_TYPE, true, false, KEYED | FILTERED},
     {"identifier", 0, O_IDENTIFIER, true, false, C(REGISTER)},
@@ -258,6 +260,10 @@ static int parse_type(const char *s, bool allow_any, int *out)
 		*out = NSP__TARGET_TYPE__FRONTEND;
 	else if (strcmp(s, "proxy") == 0)
 		*out = NSP__TARGET_TYPE__PROXY;
+	else if (strcmp(s, "tunnel") == 0)
+		*out = NSP__TARGET_TYPE__TUNNEL;
+	else if (strcmp(s, "instance") == 0)
+		*out = NSP__TARGET_TYPE__INSTANCE;
 	else if (allow_any && strcmp(s, "any") == 0)
 		*out = NSP__TARGET_TYPE__ANY_TYPE;
 	else
@@ -398,13 +404,15 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return set_name(&a->conduit, o->name, v, err, errlen);
 	case O_STREAM:
 		return set_name(&a->stream, o->name, v, err, errlen);
+	case O_SERVICE:
+		return set_name(&a->service, o->name, v, err, errlen);
 	case O_IP:
 		return add_ip(a, v, err, errlen);
 	case O_TYPE:
 		if (parse_type(v, filter, &a->type) < 0)
 			return errtext(-EINVAL, err, errlen,
 			    "--type '%s' is not one of target, frontend, "
-			    "proxy%s",
+			    "proxy, tunnel, instance%s",
 			    v, filter ? ", any" : "");
 		return 0;
 	case O_IDENTIFIER:
@@ -581,6 +589,108 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 		       g->want);
 }
 
+/* The words of a type in messages. */
+static const char *type_word(int type)
+{
+	switch (type) {
+	case NSP__TARGET_TYPE__FRONTEND:
+		return "frontend";
+	case NSP__TARGET_TYPE__PROXY:
+		return "proxy";
+	case NSP__TARGET_TYPE__TUNNEL:
+		return "tunnel";
+	case NSP__TARGET_TYPE__INSTANCE:
+		return "instance";
+	default:
+		return "target";
+	}
+}
+
+/* A registration's key, by type (docs/nsp.md, Types):
+ *	target    --trench --conduit --stream
+ *	frontend  --trench --conduit
+ *	proxy     --trench --conduit
+ *	tunnel    --trench
+ *	instance  --trench --service
+ * --service alone means --type instance. */
+static int check_key(struct ctl_args *a, const unsigned *seen, char *err,
+		     size_t errlen)
+{
+	bool conduit_type;
+	if (!a->type)
+		a->type = a->service ? NSP__TARGET_TYPE__INSTANCE
+				     : NSP__TARGET_TYPE__TARGET;
+	conduit_type = a->type != NSP__TARGET_TYPE__TUNNEL &&
+		       a->type != NSP__TARGET_TYPE__INSTANCE;
+	if (!a->trench)
+		return errtext(-EINVAL, err, errlen, "--trench is required");
+	if (conduit_type && !a->conduit)
+		return errtext(-EINVAL, err, errlen, "--conduit is required");
+	if (!conduit_type && a->conduit)
+		return errtext(-EINVAL, err, errlen,
+			       "--conduit '%s' is not for --type %s (%s)",
+			       a->conduit, type_word(a->type),
+			       a->type == NSP__TARGET_TYPE__TUNNEL
+				   ? "a tunnel serves a whole trench"
+				   : "an instance belongs to a service of "
+				     "the trench");
+	if (!a->n_ips)
+		return errtext(-EINVAL, err, errlen,
+			       "--ip is required (at least one ADDR/LEN)");
+	if (a->type == NSP__TARGET_TYPE__TARGET && !a->stream)
+		return errtext(-EINVAL, err, errlen,
+			       "--stream is required for --type target");
+	if (a->type == NSP__TARGET_TYPE__INSTANCE && a->stream)
+		return errtext(-EINVAL, err, errlen,
+			       "--stream '%s' is for --type target (an "
+			       "instance names its service with --service)",
+			       a->stream);
+	if (a->type != NSP__TARGET_TYPE__TARGET && a->stream)
+		return errtext(-EINVAL, err, errlen,
+			       "--stream '%s' is for --type target only "
+			       "(a %s serves a whole %s)",
+			       a->stream, type_word(a->type),
+			       conduit_type ? "conduit" : "trench");
+	if (a->type == NSP__TARGET_TYPE__INSTANCE && !a->service)
+		return errtext(-EINVAL, err, errlen,
+			       "--service is required for --type instance");
+	if (a->type != NSP__TARGET_TYPE__INSTANCE && a->service)
+		return errtext(-EINVAL, err, errlen,
+			       "--service '%s' is for --type instance only",
+			       a->service);
+	if (a->type != NSP__TARGET_TYPE__TARGET &&
+	    a->type != NSP__TARGET_TYPE__INSTANCE && a->identifier)
+		return errtext(-EINVAL, err, errlen,
+			       "--identifier is for --type target and "
+			       "instance only");
+	if (seen[O_REFRESH] && !a->keep)
+		return errtext(-EINVAL, err, errlen,
+			       "--refresh needs --keep");
+	return 0;
+}
+
+/* A filter: --service is an instance's stream field, so it stands for
+ * --stream and means --type instance unless a type is given. */
+static int check_filter(struct ctl_args *a, const unsigned *seen, char *err,
+			size_t errlen)
+{
+	if (!a->service)
+		return 0;
+	if (a->stream)
+		return errtext(-EINVAL, err, errlen,
+			       "--service and --stream both name the "
+			       "stream field; give one");
+	if (!seen[O_TYPE])
+		a->type = NSP__TARGET_TYPE__INSTANCE;
+	else if (a->type != NSP__TARGET_TYPE__INSTANCE &&
+		 a->type != NSP__TARGET_TYPE__ANY_TYPE)
+		return errtext(-EINVAL, err, errlen,
+			       "--service is for --type instance (or any), "
+			       "not %s",
+			       type_word(a->type));
+	return 0;
+}
+
 /* The rules that join options: what a command requires and which
  * options only make sense together. */
 static int check(struct ctl_args *a, const unsigned *seen, char *err,
@@ -595,33 +705,10 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 			    "watch or config");
 	case CTL_CMD_REGISTER:
 	case CTL_CMD_UNREGISTER:
-		if (!a->type)
-			a->type = NSP__TARGET_TYPE__TARGET;
-		if (!a->trench)
-			return errtext(-EINVAL, err, errlen, "--trench is required");
-		if (!a->conduit)
-			return errtext(-EINVAL, err, errlen, "--conduit is required");
-		if (!a->n_ips)
-			return errtext(-EINVAL, err, errlen,
-				    "--ip is required (at least one ADDR/LEN)");
-		if (a->type == NSP__TARGET_TYPE__TARGET && !a->stream)
-			return errtext(-EINVAL, err, errlen,
-				    "--stream is required for --type target");
-		if (a->type != NSP__TARGET_TYPE__TARGET && a->stream)
-			return errtext(-EINVAL, err, errlen,
-				    "--stream '%s' is for --type target only "
-				    "(a frontend or a proxy serves a whole "
-				    "conduit)",
-				    a->stream);
-		if (a->type != NSP__TARGET_TYPE__TARGET && a->identifier)
-			return errtext(-EINVAL, err, errlen,
-				    "--identifier is for --type target only");
-		if (seen[O_REFRESH] && !a->keep)
-			return errtext(-EINVAL, err, errlen, "--refresh needs --keep");
-		return 0;
+		return check_key(a, seen, err, errlen);
 	case CTL_CMD_LIST:
 	case CTL_CMD_WATCH:
-		return 0;
+		return check_filter(a, seen, err, errlen);
 	case CTL_CMD_CONFIG:
 		if (a->count && !a->watch)
 			return errtext(-EINVAL, err, errlen, "--count needs --watch");

@@ -93,6 +93,7 @@ struct ctl_args {
 	int type;
 	int status;
 	const char *trench, *conduit, *stream;
+	const char *service; /* --service: an INSTANCE's stream field */
 	const char *ips[CTL_MAX_IPS];
 	size_t n_ips;
 	uint32_t identifier;

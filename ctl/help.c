@@ -2,9 +2,10 @@
  *
  * A command's help is its own parts (what it does, its options, its
  * output, examples) with the global options and the exit status, which
- * every command shares, printed between them. The texts of the nsp and
- * ipam groups are here; those of the local daemons' status commands are in
- * help_lb.c and help_proxy.c. */
+ * every command shares, printed between them. The general help and the
+ * texts of the ipam group are here; those of the nsp group are in
+ * help_nsp.c, those of the local daemons' status commands in help_lb.c and
+ * help_proxy.c. */
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -50,24 +51,6 @@ static const char exit_status[] =
     "  4  the connection was lost during a one-shot command\n"
     "  128+N  a one-shot command was stopped by signal N\n";
 
-static const char key_options[] =
-    "  --trench T         the trench (required)\n"
-    "  --conduit C        the conduit (required)\n"
-    "  --stream S         the stream; required for --type target, refused\n"
-    "                     for --type frontend and proxy\n"
-    "  --ip CIDR          an address with its prefix length, ADDR/LEN\n"
-    "                     (198.18.1.5/24, fd00::5/64); at least one, at\n"
-    "                     most 8: repeat the option for each\n"
-    "  --type TYPE        target (default), frontend (an LB of the\n"
-    "                     conduit) or proxy (a node's proxy of it)\n";
-
-static const char filter_options[] =
-    "  --type TYPE        target, frontend, proxy or any (default any)\n"
-    "  --trench T         only this trench\n"
-    "  --conduit C        only this conduit\n"
-    "  --stream S         only this stream\n"
-    "  --status STATUS    enabled, disabled or any (default any)\n";
-
 static const struct help help_main = {
     .head = "straitctl - the command-line client of strait\n"
 	    "\n"
@@ -79,8 +62,8 @@ static const struct help help_main = {
 	    "\n"
 	    "NSP commands (strait-nsp: the registry and configuration "
 	    "hub):\n"
-	    "  nsp register    register a target, frontend or proxy (--keep:\n"
-	    "                  stay and refresh it)\n"
+	    "  nsp register    register a target, frontend, proxy, tunnel or\n"
+	    "                  instance (--keep: stay and refresh it)\n"
 	    "  nsp unregister  remove a registration by its key\n"
 	    "  nsp list        list the registered targets\n"
 	    "  nsp watch       print registry events as they happen\n"
@@ -113,234 +96,6 @@ static const struct help help_main = {
 		"`straitctl GROUP COMMAND --help` (GROUP nsp, ipam, lb or\n"
 		"proxy) describes each command; docs/straitctl.md is the\n"
 		"full reference.\n",
-};
-
-static const struct help help_nsp = {
-    .group = true,
-    .head = "straitctl nsp - talk to strait-nsp\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp register   --trench T --conduit C [--stream S]\n"
-	    "                           --ip CIDR... [options]\n"
-	    "  straitctl nsp unregister --trench T --conduit C [--stream S]\n"
-	    "                           --ip CIDR... [--type TYPE]\n"
-	    "  straitctl nsp list       [FILTER]\n"
-	    "  straitctl nsp watch      [FILTER] [--resume FILE] [--count N]\n"
-	    "                           [--until-synced]\n"
-	    "  straitctl nsp config     [--kind K] [--trench T]\n"
-	    "                           [--watch [--count N]]\n",
-    .examples = "`straitctl nsp COMMAND --help` describes each.\n",
-};
-
-static const struct help help_register = {
-    .shared = key_options,
-    .head = "straitctl nsp register - register a target, frontend or "
-	    "proxy\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp register --trench T --conduit C [--stream S]\n"
-	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend|proxy]\n"
-	    "      [--identifier N] [--status enabled|disabled]\n"
-	    "      [--context KEY=VALUE ...] [--keep [--refresh SECONDS]]\n"
-	    "\n"
-	    "Registers the target whose key is (type, trench, conduit,\n"
-	    "stream, set of IPs), or updates it (Register is an upsert on\n"
-	    "the key), and prints it as stored, with the identifier the\n"
-	    "server assigned, the registry's revision after the call and\n"
-	    "whether anything changed (a refresh that changes nothing\n"
-	    "says `changed: no`).\n",
-    .options =
-	"  --identifier N     ask for this identifier (1..max-targets of\n"
-	"                     the stream); 0 or absent: keep the one\n"
-	"                     held, else the lowest free one\n"
-	"  --status STATUS    enabled (default) or disabled\n"
-	"  --context KEY=VALUE  an entry of the target's context; repeat\n"
-	"                     for more (at most 32)\n"
-	"  --keep             stay running: refresh the registration\n"
-	"                     every --refresh seconds and after every\n"
-	"                     reconnect; on SIGTERM or SIGINT unregister\n"
-	"                     (within --timeout) and exit 0. A minimal\n"
-	"                     target agent.\n"
-	"  --refresh SECONDS  the refresh interval of --keep (default 20;\n"
-	"                     keep it well below the server's --ttl,\n"
-	"                     default 60)\n",
-    .output = "Output:\n"
-	      "  Text: `stream:`, `type:`, `identifier:`, `status:`, `ips:`,\n"
-	      "  `context:`, `revision:` and `changed:` lines. With --keep,\n"
-	      "  a later registration that changed something prints\n"
-	      "  `registered again rev N TARGET-LINE` (as `nsp watch` prints\n"
-	      "  targets) and the stop prints `unregistered rev N existed\n"
-	      "  yes|no`.\n"
-	      "  JSON: {\"target\":TARGET,\"revision\":N,\"changed\":true},\n"
-	      "  pretty; TARGET as in `nsp list --help`. With --keep, one\n"
-	      "  compact line per printed answer, and {\"revision\":N,\n"
-	      "  \"existed\":true} for the final unregister.\n",
-    .exit_add =
-	"  With --keep: 1 if the first registration or the final\n"
-	"  unregister is refused (a refused refresh is logged and tried\n"
-	"  again); 3 if the first registration or the final unregister\n"
-	"  cannot be done within --timeout.\n",
-    .examples =
-	"Examples:\n"
-	"  straitctl nsp register --trench trench-a \\\n"
-	"      --conduit load-balancer --stream stream-a \\\n"
-	"      --ip 198.18.1.5/24 --ip fd00::5/64\n"
-	"  straitctl nsp register --trench trench-a \\\n"
-	"      --conduit load-balancer --stream stream-a \\\n"
-	"      --ip 198.18.1.6/24 --identifier 7 --context pod=app-7 \\\n"
-	"      --keep --refresh 10\n"
-	"  straitctl nsp register --type frontend --trench trench-a \\\n"
-	"      --conduit load-balancer --ip 198.18.0.2/24\n"
-	"  straitctl nsp register --type proxy --trench trench-a \\\n"
-	"      --conduit load-balancer --ip 169.255.1.1/24 \\\n"
-	"      --context node=node-1\n",
-};
-
-static const struct help help_unregister = {
-    .shared = key_options,
-    .head = "straitctl nsp unregister - remove a registration\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp unregister --trench T --conduit C [--stream S]\n"
-	    "      --ip CIDR [--ip CIDR ...] [--type target|frontend|proxy]\n"
-	    "\n"
-	    "Removes the registration with this key (the options register\n"
-	    "was given; the IPs are compared as a normalised set) and\n"
-	    "prints whether it existed and the registry's revision.\n"
-	    "Removing what does not exist is not an error (`existed: no`).\n",
-    .output = "Output:\n"
-	      "  Text: `existed: yes|no` and `revision: N` lines.\n"
-	      "  JSON: {\"revision\":N,\"existed\":true}\n",
-    .examples = "Example:\n"
-		"  straitctl nsp unregister --trench trench-a \\\n"
-		"      --conduit load-balancer --stream stream-a \\\n"
-		"      --ip 198.18.1.5/24\n",
-};
-
-static const struct help help_list = {
-    .shared = filter_options,
-    .head = "straitctl nsp list - list the registered targets\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp list [--type TYPE] [--trench T] [--conduit C]\n"
-	    "      [--stream S] [--status STATUS]\n"
-	    "\n"
-	    "Prints the registrations that match the filter now, and the\n"
-	    "registry's revision.\n",
-    .output =
-	"Output:\n"
-	"  Text: a table IDENT TYPE STREAM STATUS IPS CONTEXT, STREAM\n"
-	"  as trench/conduit/stream (trench/conduit and IDENT - for a\n"
-	"  frontend or a proxy), then `revision N, M targets`.\n"
-	"  JSON: {\"revision\":N,\"targets\":[TARGET,...]}, TARGET:\n"
-	"  {\"ips\":[\"198.18.1.5/24\"],\"type\":\"target\",\n"
-	"   \"trench\":\"trench-a\",\"conduit\":\"load-balancer\",\n"
-	"   \"stream\":\"stream-a\",\"status\":\"enabled\",\n"
-	"   \"identifier\":3,\"context\":{\"k\":\"v\"}}\n"
-	"  (every key always present; a frontend or a proxy has\n"
-	"  \"stream\":\"\" and \"identifier\":0; type is target, frontend\n"
-	"  or proxy)\n",
-    .examples = "Examples:\n"
-		"  straitctl nsp list --trench trench-a --stream stream-a\n"
-		"  straitctl nsp list --type frontend --json\n",
-};
-
-static const struct help help_watch = {
-    .shared = filter_options,
-    .head = "straitctl nsp watch - print registry events as they happen\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp watch [--type TYPE] [--trench T] [--conduit C]\n"
-	    "      [--stream S] [--status STATUS] [--resume FILE]\n"
-	    "      [--count N] [--until-synced]\n"
-	    "\n"
-	    "Prints a snapshot of the matching targets (ADDED events\n"
-	    "between `snapshot begin` and `snapshot end`), then every\n"
-	    "change as it comes. A target leaving the filter (disabled\n"
-	    "under --status enabled) comes as REMOVED. When the connection\n"
-	    "is lost, the watch is issued again once it is back, with the\n"
-	    "last revision and store id seen, so nothing is missed or\n"
-	    "repeated; if the server cannot resume from there (another\n"
-	    "store, or a revision no longer in its event log) it sends a\n"
-	    "new snapshot between its markers: drop what you had then.\n",
-    .options =
-	"  --resume FILE      read where to resume from FILE at start,\n"
-	"                     if it exists, and rewrite it (FILE.tmp,\n"
-	"                     then rename) after every message: a\n"
-	"                     watcher killed, even with kill -9, and\n"
-	"                     started again with the same FILE and filter\n"
-	"                     goes on without gaps or repeats. FILE holds\n"
-	"                     one line `STORE_ID REVISION`; revision 0\n"
-	"                     (stopped inside a snapshot) restarts with a\n"
-	"                     snapshot.\n"
-	"  --count N          exit 0 after N events (snapshot events\n"
-	"                     count)\n"
-	"  --until-synced     exit 0 after the first synced message: the\n"
-	"                     snapshot (when resuming: the first batch of\n"
-	"                     changes)\n",
-    .output = "Output, one line per item:\n"
-	      "  snapshot begin rev 12 store 8417090153551532961\n"
-	      "  rev 12 ADDED trench-a/lb/stream-a id=3 enabled 198.18.1.5/24\n"
-	      "  snapshot end rev 12 store 8417090153551532961 (1 target)\n"
-	      "  rev 13 REMOVED trench-a/lb/stream-a id=3 enabled "
-	      "198.18.1.5/24\n"
-	      "  A frontend shows `trench-a/lb frontend` in place of\n"
-	      "  `trench-a/lb/stream-a id=3`, a proxy `trench-a/lb proxy`;\n"
-	      "  a context follows the IPs as k=v,k=v. Snapshot events\n"
-	      "  carry the snapshot's revision.\n"
-	      "With --json, one compact object per line:\n"
-	      "  {\"snapshot\":\"begin\",\"revision\":12,\n"
-	      "   \"store_id\":\"8417090153551532961\"}\n"
-	      "  {\"revision\":12,\"event\":\"ADDED\",\"target\":TARGET,\n"
-	      "   \"store_id\":\"8417090153551532961\"}\n"
-	      "  {\"snapshot\":\"end\",\"revision\":12,\n"
-	      "   \"store_id\":\"8417090153551532961\"}\n"
-	      "  TARGET as in `nsp list --help`; event is ADDED, UPDATED or\n"
-	      "  REMOVED; store_id is a decimal string (a 64-bit number does\n"
-	      "  not survive every JSON reader).\n",
-    .examples = "Examples:\n"
-		"  straitctl nsp watch --stream stream-a\n"
-		"  straitctl nsp watch --json --resume /var/lib/lb/nsp.pos\n"
-		"  straitctl nsp watch --until-synced --json\n",
-};
-
-static const struct help help_config = {
-    .head = "straitctl nsp config - print the trench configuration\n"
-	    "\n"
-	    "Usage:\n"
-	    "  straitctl nsp config [--kind K] [--trench T] [--conduit C]\n"
-	    "      [--stream S]\n"
-	    "  straitctl nsp config --watch [--kind K] [--trench T]\n"
-	    "      [--conduit C] [--stream S] [--count N]\n"
-	    "\n"
-	    "Without --watch, asks once (nsp.Configuration/Get) and prints\n"
-	    "the configuration, or only the --kind asked for. With --watch,\n"
-	    "subscribes (Watch<Kind>, or WatchAll without --kind) and\n"
-	    "prints the complete filtered list at once and again after\n"
-	    "every change to it; after a reconnect it goes on from the\n"
-	    "last revision printed.\n",
-    .options =
-	"  --kind K           trench, conduits, streams, flows, vips,\n"
-	"                     attractors, gateways, services, or all\n"
-	"                     (default); singular or plural\n"
-	"  --trench T         only this trench\n"
-	"  --conduit C        only this conduit (its streams and flows)\n"
-	"  --stream S         only this stream (and its flows)\n"
-	"  --watch            print each new answer as it comes\n"
-	"  --count N          with --watch: exit 0 after N answers\n",
-    .output = "Output:\n"
-	      "  Text: `revision N`, then per kind a titled, aligned table.\n"
-	      "  JSON: {\"revision\":N,\"trenches\":[..],\"conduits\":[..],\n"
-	      "  \"streams\":[..],\"flows\":[..],\"vips\":[..],\n"
-	      "  \"attractors\":[..],\"gateways\":[..],\"services\":[..]}\n"
-	      "  with the fields of proto/nsp.proto under their proto\n"
-	      "  names; with --kind only that list. Pretty once; with\n"
-	      "  --watch one compact line per answer.\n",
-    .examples = "Examples:\n"
-		"  straitctl nsp config --trench trench-a\n"
-		"  straitctl nsp config --kind streams --json\n"
-		"  straitctl nsp config --watch --kind flows --json\n"
-		"  straitctl nsp config --watch --kind services\n",
 };
 
 static const char child_options[] =
@@ -540,17 +295,12 @@ static const struct help *help_of(enum ctl_cmd cmd)
 {
 	switch (cmd) {
 	case CTL_CMD_NSP:
-		return &help_nsp;
 	case CTL_CMD_REGISTER:
-		return &help_register;
 	case CTL_CMD_UNREGISTER:
-		return &help_unregister;
 	case CTL_CMD_LIST:
-		return &help_list;
 	case CTL_CMD_WATCH:
-		return &help_watch;
 	case CTL_CMD_CONFIG:
-		return &help_config;
+		return ctl_help_nsp(cmd);
 	case CTL_CMD_IPAM:
 		return &help_ipam;
 	case CTL_CMD_IPAM_ALLOCATE:
@@ -606,30 +356,13 @@ int ctl_help_print(FILE *f, enum ctl_cmd cmd)
 const char *ctl_usage(enum ctl_cmd cmd)
 {
 	switch (cmd) {
-	case CTL_CMD_REGISTER:
-		return "Usage: straitctl nsp register --trench T --conduit C "
-		       "[--stream S] --ip CIDR... [options]\n"
-		       "Try 'straitctl nsp register --help'.\n";
-	case CTL_CMD_UNREGISTER:
-		return "Usage: straitctl nsp unregister --trench T --conduit C "
-		       "[--stream S] --ip CIDR... [--type TYPE]\n"
-		       "Try 'straitctl nsp unregister --help'.\n";
-	case CTL_CMD_LIST:
-		return "Usage: straitctl nsp list [--type TYPE] [--trench T] "
-		       "[--conduit C] [--stream S] [--status STATUS]\n"
-		       "Try 'straitctl nsp list --help'.\n";
-	case CTL_CMD_WATCH:
-		return "Usage: straitctl nsp watch [FILTER] [--resume FILE] "
-		       "[--count N] [--until-synced]\n"
-		       "Try 'straitctl nsp watch --help'.\n";
-	case CTL_CMD_CONFIG:
-		return "Usage: straitctl nsp config [--kind K] [--trench T] "
-		       "[--watch [--count N]]\n"
-		       "Try 'straitctl nsp config --help'.\n";
 	case CTL_CMD_NSP:
-		return "Usage: straitctl [global options] nsp "
-		       "register|unregister|list|watch|config [options]\n"
-		       "Try 'straitctl nsp --help'.\n";
+	case CTL_CMD_REGISTER:
+	case CTL_CMD_UNREGISTER:
+	case CTL_CMD_LIST:
+	case CTL_CMD_WATCH:
+	case CTL_CMD_CONFIG:
+		return ctl_usage_nsp(cmd);
 	case CTL_CMD_IPAM_ALLOCATE:
 		return "Usage: straitctl ipam allocate --trench T --conduit C "
 		       "--node N --name NAME [--family ipv4|ipv6|dual] "

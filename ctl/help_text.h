@@ -19,13 +19,16 @@ struct help {
 	const char *examples;
 };
 
-/* The help of cmd, which must be "lb" or one of its commands (for
- * ctl_help_lb) or "proxy" or one of its commands (ctl_help_proxy). Never
- * NULL. */
+/* The help of cmd, which must be "nsp" or one of its commands (for
+ * ctl_help_nsp), "lb" or one of its commands (ctl_help_lb) or "proxy" or
+ * one of its commands (ctl_help_proxy). Never NULL. */
+const struct help *ctl_help_nsp(enum ctl_cmd cmd);
 const struct help *ctl_help_lb(enum ctl_cmd cmd);
 const struct help *ctl_help_proxy(enum ctl_cmd cmd);
 
-/* The two lines of a usage error in the group. */
+/* The two lines of a usage error in the group (the nsp group's depend on
+ * the command). */
+const char *ctl_usage_nsp(enum ctl_cmd cmd);
 extern const char ctl_usage_lb[];
 extern const char ctl_usage_proxy[];
 

@@ -12,6 +12,8 @@ static void ref_build(Nsp__StreamRef *ref, const struct ctl_args *a)
 		ref->conduit = (char *)a->conduit;
 	if (a->stream)
 		ref->stream = (char *)a->stream;
+	else if (a->service)
+		ref->stream = (char *)a->service;
 }
 
 void ctl_target_msg_build(struct ctl_target_msg *m, const struct ctl_args *a,

@@ -24,6 +24,8 @@ struct ctl_filter_msg {
 	Nsp__StreamRef ref;
 };
 
+/* --service goes into the stream field (an INSTANCE's service). */
+
 /* The target of --type --trench --conduit --stream --ip, and with
  * attributes also --status --identifier --context (Register; Unregister
  * sends only the key). */

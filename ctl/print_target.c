@@ -17,6 +17,10 @@ const char *ctl_type_name(int type)
 		return "frontend";
 	case NSP__TARGET_TYPE__PROXY:
 		return "proxy";
+	case NSP__TARGET_TYPE__TUNNEL:
+		return "tunnel";
+	case NSP__TARGET_TYPE__INSTANCE:
+		return "instance";
 	}
 	return "unknown";
 }
@@ -60,6 +64,20 @@ static bool of_conduit(const Nsp__Target *t)
 	       t->type == NSP__TARGET_TYPE__PROXY;
 }
 
+/* A TUNNEL (a node's strait-tun) belongs to a whole trench and an
+ * INSTANCE to a service of it: no conduit. */
+static bool of_trench(const Nsp__Target *t)
+{
+	return t->type == NSP__TARGET_TYPE__TUNNEL ||
+	       t->type == NSP__TARGET_TYPE__INSTANCE;
+}
+
+/* Only TARGETs and INSTANCEs hold identifiers. */
+static bool has_identifier(const Nsp__Target *t)
+{
+	return !of_conduit(t) && t->type != NSP__TARGET_TYPE__TUNNEL;
+}
+
 int ctl_target_json(struct json *j, const Nsp__Target *t)
 {
 	const Nsp__StreamRef *ref = t->stream;
@@ -97,11 +115,12 @@ int ctl_target_ref(struct buf *b, const Nsp__Target *t)
 	if (!ref)
 		return buf_puts(b, "?/?");
 	int err = ctl_put_text(b, str(ref->trench));
-	if (!err)
+	if (!err && !of_trench(t)) {
 		err = buf_putc(b, '/');
-	if (!err)
-		err = ctl_put_text(b, str(ref->conduit));
-	if (!err && (!of_conduit(t) || (ref->stream && ref->stream[0]))) {
+		if (!err)
+			err = ctl_put_text(b, str(ref->conduit));
+	}
+	if (!err && (has_identifier(t) || (ref->stream && ref->stream[0]))) {
 		err = buf_putc(b, '/');
 		if (!err)
 			err = ctl_put_text(b, str(ref->stream));
@@ -140,9 +159,10 @@ static int context(struct buf *b, const Nsp__Target *t)
 int ctl_target_line(struct buf *b, const Nsp__Target *t)
 {
 	int err = ctl_target_ref(b, t);
-	if (!err && of_conduit(t))
+	if (!err && t->type != NSP__TARGET_TYPE__TARGET &&
+	    t->type != NSP__TARGET_TYPE__ANY_TYPE)
 		err = buf_printf(b, " %s", ctl_type_name(t->type));
-	else if (!err)
+	if (!err && has_identifier(t))
 		err = buf_printf(b, " id=%u", t->identifier);
 	if (!err)
 		err = buf_printf(b, " %s ", ctl_status_name(t->status));
@@ -161,7 +181,7 @@ static int add_row(struct ctl_table *tab, const Nsp__Target *t)
 {
 	struct buf id = {0}, ref = {0}, ip = {0}, ctx = {0};
 	int err = 0;
-	if (of_conduit(t))
+	if (!has_identifier(t))
 		err = buf_puts(&id, "-");
 	else
 		err = buf_printf(&id, "%u", t->identifier);
@@ -203,13 +223,17 @@ int ctl_target_table(struct buf *b, Nsp__Target *const *targets, size_t n)
 
 int ctl_target_block(struct buf *b, const Nsp__Target *t)
 {
-	int err = buf_puts(b, "stream:     ");
+	const char *label = t->type == NSP__TARGET_TYPE__TUNNEL ? "trench:  "
+			    : t->type == NSP__TARGET_TYPE__INSTANCE
+				? "service: "
+				: "stream:  ";
+	int err = buf_printf(b, "%s   ", label);
 	if (!err)
 		err = ctl_target_ref(b, t);
 	if (!err)
 		err =
 		    buf_printf(b, "\ntype:       %s\n", ctl_type_name(t->type));
-	if (!err && !of_conduit(t))
+	if (!err && has_identifier(t))
 		err = buf_printf(b, "identifier: %u\n", t->identifier);
 	if (!err)
 		err = buf_printf(b, "status:     %s\nips:        ",

@@ -4,8 +4,11 @@
  *	trench-a/lb/stream-a id=3 enabled 198.18.1.5/24,fd00::5/64 app=web
  *	trench-a/lb frontend enabled 198.18.0.2/24
  *	trench-a/lb proxy enabled 169.255.1.1/24 node=node-1
+ *	trench-a tunnel enabled 192.0.2.1/32 node=node-1,port=7779
+ *	trench-a/web instance id=1 enabled 10.0.1.5/32 node=node-1
  * JSON, one object; every key is always present, "stream" is "" and
- * "identifier" 0 for a frontend or a proxy:
+ * "identifier" 0 for a frontend, a proxy or a tunnel; "conduit" is "" for
+ * a tunnel or an instance, whose "stream" is its service:
  *	{"ips":["198.18.1.5/24"],"type":"target","trench":"trench-a",
  *	 "conduit":"lb","stream":"stream-a","status":"enabled",
  *	 "identifier":3,"context":{"app":"web"}}
@@ -23,8 +26,8 @@
 #include "json.h"
 #include "nsp.pb-c.h"
 
-/* "target", "frontend", "proxy", "any"; "unknown" for a number the proto
- * lacks. */
+/* "target", "frontend", "proxy", "tunnel", "instance", "any"; "unknown"
+ * for a number the proto lacks. */
 const char *ctl_type_name(int type);
 /* "enabled", "disabled", "any"; "unknown". */
 const char *ctl_status_name(int status);
@@ -34,17 +37,18 @@ const char *ctl_event_name(int kind);
 int ctl_target_json(struct json *j, const Nsp__Target *t);
 
 /* "trench/conduit/stream" for a target, "trench/conduit" for a frontend or
- * a proxy. */
+ * a proxy, "trench" for a tunnel, "trench/service" for an instance. */
 int ctl_target_ref(struct buf *b, const Nsp__Target *t);
 
 /* The one-line form above. */
 int ctl_target_line(struct buf *b, const Nsp__Target *t);
 
 /* The `nsp list` table: IDENT TYPE STREAM STATUS IPS CONTEXT, with a
- * header; IDENT is "-" for a frontend or a proxy. */
+ * header; IDENT is "-" for a frontend, a proxy or a tunnel. */
 int ctl_target_table(struct buf *b, Nsp__Target *const *targets, size_t n);
 
-/* "key: value" lines for one target (register's answer). */
+/* "key: value" lines for one target (register's answer); the first is
+ * `stream:` (`trench:` for a tunnel, `service:` for an instance). */
 int ctl_target_block(struct buf *b, const Nsp__Target *t);
 
 #endif

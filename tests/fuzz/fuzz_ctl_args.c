@@ -2,6 +2,7 @@
  * bytes into argv; whatever it holds, parsing must not crash, leak or read
  * out of bounds, and a parse that succeeds must hold consistent values. */
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +31,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(a.n_ips <= CTL_MAX_IPS);
 		assert(a.n_context <= CTL_MAX_CONTEXT);
 		assert(a.cmd < CTL_CMD_COUNT);
+		/* A key holds exactly the names of its type (checked
+		 * unless --help or --version skipped the checks). */
+		if ((a.cmd == CTL_CMD_REGISTER ||
+		     a.cmd == CTL_CMD_UNREGISTER) &&
+		    !a.help && !a.version) {
+			bool trench_only = a.type == 4 || a.type == 5;
+			assert(a.trench && a.n_ips > 0);
+			assert(!a.conduit == trench_only);
+			assert(!a.service == (a.type != 5));
+			assert(!a.stream == (a.type != 1));
+		}
 	} else {
 		assert(memchr(err, '\0', sizeof(err)));
 	}
