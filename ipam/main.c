@@ -150,11 +150,8 @@ static int parse(int argc, char **argv, struct options *o)
 		}
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "strait-ipam: unexpected argument '%s'\n",
-			argv[optind]);
+	if (daemon_no_operands("strait-ipam", argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	return daemon_check("strait-ipam", &o->common);
 }
 

@@ -279,21 +279,15 @@ static int parse(int argc, char **argv, struct options *o)
 						"store\n");
 				return -EINVAL;
 			}
-			int r = daemon_option(PROG, c, optarg, &o->common);
-			if (r < 0)
+			if (daemon_option_or_usage(PROG, c, optarg,
+						   &o->common) < 0)
 				return -EINVAL;
-			if (r == 0) {
-				fprintf(stderr, "Try '" PROG " --help'.\n");
-				return -EINVAL;
-			}
 			break;
 		}
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+	if (daemon_no_operands(PROG, argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	if (!l->trench || !l->trench[0]) {
 		fprintf(stderr, PROG ": --trench is required\n"
 				"Try '" PROG " --help'.\n");

@@ -19,8 +19,9 @@ int daemon_number(const char *prog, const char *opt, const char *text,
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || v < lo ||
 	    v > hi) {
-		fprintf(stderr, "%s: %s '%s' is not a number from %llu to %llu\n",
-			prog, opt, text, (unsigned long long)lo,
+		fprintf(stderr,
+			"%s: %s '%s' is not a number from %llu to %llu\n", prog,
+			opt, text, (unsigned long long)lo,
 			(unsigned long long)hi);
 		return -EINVAL;
 	}
@@ -35,9 +36,10 @@ int daemon_option(const char *prog, int c, const char *arg,
 	switch (c) {
 	case DAEMON_OPT_SYNC:
 		if (strcmp(arg, "normal") && strcmp(arg, "full")) {
-			fprintf(stderr,
-				"%s: --sync '%s' is neither 'normal' nor 'full'\n",
-				prog, arg);
+			fprintf(
+			    stderr,
+			    "%s: --sync '%s' is neither 'normal' nor 'full'\n",
+			    prog, arg);
 			return -EINVAL;
 		}
 		d->sync_full = strcmp(arg, "full") == 0;
@@ -54,10 +56,11 @@ int daemon_option(const char *prog, int c, const char *arg,
 		return 1;
 	case DAEMON_OPT_LOG_LEVEL:
 		if (log_level_parse(arg, &d->level)) {
-			fprintf(stderr,
-				"%s: --log-level '%s' is not one of error, warn, "
-				"info, debug\n",
-				prog, arg);
+			fprintf(
+			    stderr,
+			    "%s: --log-level '%s' is not one of error, warn, "
+			    "info, debug\n",
+			    prog, arg);
 			return -EINVAL;
 		}
 		return 1;
@@ -100,4 +103,23 @@ void daemon_make_socket_dir(const struct sockaddr_storage *ss)
 {
 	if (ss->ss_family == AF_UNIX)
 		daemon_make_parent(((const struct sockaddr_un *)ss)->sun_path);
+}
+
+int daemon_option_or_usage(const char *prog, int c, const char *arg,
+			   struct daemon_common *d)
+{
+	int r = daemon_option(prog, c, arg, d);
+	if (r > 0)
+		return 0;
+	if (r == 0)
+		fprintf(stderr, "Try '%s --help'.\n", prog);
+	return -EINVAL;
+}
+
+int daemon_no_operands(const char *prog, int argc, char **argv, int optind)
+{
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
+	return -EINVAL;
 }

@@ -128,11 +128,8 @@ static int parse(int argc, char **argv, struct options *o)
 		}
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "strait-nsp: unexpected argument '%s'\n",
-			argv[optind]);
+	if (daemon_no_operands("strait-nsp", argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	return daemon_check("strait-nsp", &o->common);
 }
 

@@ -149,21 +149,15 @@ static int parse(int argc, char **argv, struct options *o)
 		case 'h': usage(stdout); exit(STRAIT_EXIT_OK);
 		case 'V': printf(PROG " " VERSION "\n"); exit(STRAIT_EXIT_OK);
 		default: {
-			int r = daemon_option(PROG, c, optarg, &o->common);
-			if (r < 0)
+			if (daemon_option_or_usage(PROG, c, optarg,
+						   &o->common) < 0)
 				return -EINVAL;
-			if (r == 0) {
-				fprintf(stderr, "Try '" PROG " --help'.\n");
-				return -EINVAL;
-			}
 			break;
 		}
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n", argv[optind]);
+	if (daemon_no_operands(PROG, argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	char err[256];
 	if (!x->trench || !x->conduit) {
 		fprintf(stderr, PROG ": --trench and --conduit are required\n"

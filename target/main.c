@@ -154,11 +154,8 @@ static int parse_daemon(int argc, char **argv, struct options *o)
 			break;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n",
-			argv[optind]);
+	if (daemon_no_operands(PROG, argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	char err[160];
 	if (!t->pod || !t->nsp) {
 		fprintf(stderr, PROG ": --%s is required\n"

@@ -253,22 +253,15 @@ static int parse(int argc, char **argv, struct options *o)
 			printf(PROG " " VERSION "\n");
 			exit(STRAIT_EXIT_OK);
 		default: {
-			int r = daemon_option(PROG, c, optarg, &o->common);
-			if (r < 0)
+			if (daemon_option_or_usage(PROG, c, optarg,
+						   &o->common) < 0)
 				return -EINVAL;
-			if (r == 0) {
-				fprintf(stderr, "Try '" PROG " --help'.\n");
-				return -EINVAL;
-			}
 			break;
 		}
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, PROG ": unexpected argument '%s'\n",
-			argv[optind]);
+	if (daemon_no_operands(PROG, argc, argv, optind) < 0)
 		return -EINVAL;
-	}
 	if (!t->trench || !t->underlay_set) {
 		fprintf(stderr, PROG ": --trench and --underlay are required\n"
 				     "Try '" PROG " --help'.\n");
