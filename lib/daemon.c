@@ -19,9 +19,8 @@ int daemon_number(const char *prog, const char *opt, const char *text,
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno || end == text || *end || text[0] == '-' || v < lo ||
 	    v > hi) {
-		fprintf(stderr,
-			"%s: %s '%s' is not a number from %llu to %llu\n", prog,
-			opt, text, (unsigned long long)lo,
+		fprintf(stderr, "%s: %s '%s' is not a number from %llu to %llu\n",
+			prog, opt, text, (unsigned long long)lo,
 			(unsigned long long)hi);
 		return -EINVAL;
 	}
@@ -36,10 +35,9 @@ int daemon_option(const char *prog, int c, const char *arg,
 	switch (c) {
 	case DAEMON_OPT_SYNC:
 		if (strcmp(arg, "normal") && strcmp(arg, "full")) {
-			fprintf(
-			    stderr,
-			    "%s: --sync '%s' is neither 'normal' nor 'full'\n",
-			    prog, arg);
+			fprintf(stderr,
+				"%s: --sync '%s' is neither 'normal' nor 'full'\n",
+				prog, arg);
 			return -EINVAL;
 		}
 		d->sync_full = strcmp(arg, "full") == 0;
@@ -56,11 +54,10 @@ int daemon_option(const char *prog, int c, const char *arg,
 		return 1;
 	case DAEMON_OPT_LOG_LEVEL:
 		if (log_level_parse(arg, &d->level)) {
-			fprintf(
-			    stderr,
-			    "%s: --log-level '%s' is not one of error, warn, "
-			    "info, debug\n",
-			    prog, arg);
+			fprintf(stderr,
+				"%s: --log-level '%s' is not one of error, warn, "
+				"info, debug\n",
+				prog, arg);
 			return -EINVAL;
 		}
 		return 1;

@@ -11,15 +11,15 @@
 
 /* Exit codes of all strait daemons (README, docs/nsp.md). */
 enum {
-	STRAIT_EXIT_OK = 0,	 /* stopped by SIGTERM or SIGINT */
+	STRAIT_EXIT_OK = 0,      /* stopped by SIGTERM or SIGINT */
 	STRAIT_EXIT_FAILURE = 1, /* a runtime failure */
-	STRAIT_EXIT_USAGE = 2,	 /* bad options or configuration */
-	STRAIT_EXIT_LISTEN = 3,	 /* cannot listen */
-	STRAIT_EXIT_STATE = 4,	 /* the store cannot be opened or is corrupt */
+	STRAIT_EXIT_USAGE = 2,   /* bad options or configuration */
+	STRAIT_EXIT_LISTEN = 3,  /* cannot listen */
+	STRAIT_EXIT_STATE = 4,   /* the store cannot be opened or is corrupt */
 };
 
 struct daemon_common {
-	bool sync_full;	       /* --sync full */
+	bool sync_full;        /* --sync full */
 	uint32_t keepalive_ms; /* --keepalive; 0 = the transport's default */
 	uint32_t dead_ms;      /* --dead; 0 = the transport's default */
 	enum log_level level;  /* --log-level; LOG_INFO unless given */
@@ -35,26 +35,19 @@ enum {
 
 /* The shared entries of a daemon's struct option table. */
 #define DAEMON_LONG_OPTIONS                                                    \
-	{"sync", required_argument, NULL, DAEMON_OPT_SYNC},                    \
-	    {"keepalive", required_argument, NULL, DAEMON_OPT_KEEPALIVE},      \
-	    {"dead", required_argument, NULL, DAEMON_OPT_DEAD},                \
-	{                                                                      \
-		"log-level", required_argument, NULL, DAEMON_OPT_LOG_LEVEL     \
-	}
+	{ "sync", required_argument, NULL, DAEMON_OPT_SYNC },                  \
+		{ "keepalive", required_argument, NULL, DAEMON_OPT_KEEPALIVE }, \
+		{ "dead", required_argument, NULL, DAEMON_OPT_DEAD },           \
+		{ "log-level", required_argument, NULL, DAEMON_OPT_LOG_LEVEL }
 
 /* Their --help lines, in the same words for every daemon. */
-#define DAEMON_HELP                                                            \
-	"      --sync MODE          normal (default): each change is in the "  \
-	"WAL\n"                                                                \
-	"                           before its reply, which survives a crash " \
-	"of\n"                                                                 \
-	"                           the process; full: also fsync, which "     \
-	"survives\n"                                                           \
-	"                           power loss\n"                              \
-	"      --keepalive MS       ping interval on API connections "         \
-	"(default 1000)\n"                                                     \
-	"      --dead MS            silence after which a peer is dead "       \
-	"(default 5000)\n"                                                     \
+#define DAEMON_HELP                                                                 \
+	"      --sync MODE          normal (default): each change is in the WAL\n"  \
+	"                           before its reply, which survives a crash of\n"  \
+	"                           the process; full: also fsync, which survives\n" \
+	"                           power loss\n"                                   \
+	"      --keepalive MS       ping interval on API connections (default 1000)\n" \
+	"      --dead MS            silence after which a peer is dead (default 5000)\n" \
 	"      --log-level LEVEL    error, warn, info (default) or debug\n"
 
 /* Parses a decimal from lo to hi. On a bad value prints
