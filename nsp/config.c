@@ -19,9 +19,8 @@ const char *const nsp_config_file[NSP_CFG_KINDS] = {
  * conduit's port NATs VIPs, an attractor VIPs, gateways and conduits; a
  * service's addresses are checked against the VIPs'. */
 static const enum nsp_config_kind order[NSP_CFG_KINDS] = {
-    NSP_CFG_TRENCH,	NSP_CFG_VIPS,  NSP_CFG_GATEWAYS,
-    NSP_CFG_CONDUITS,	NSP_CFG_STREAMS, NSP_CFG_FLOWS,
-    NSP_CFG_ATTRACTORS, NSP_CFG_SERVICES,
+    NSP_CFG_TRENCH,  NSP_CFG_VIPS,  NSP_CFG_GATEWAYS,	NSP_CFG_CONDUITS,
+    NSP_CFG_STREAMS, NSP_CFG_FLOWS, NSP_CFG_ATTRACTORS, NSP_CFG_SERVICES,
 };
 
 /* The message's name, or its other string field named field. */

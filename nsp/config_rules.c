@@ -563,13 +563,14 @@ static int svc_addr_taken(struct cfg_ctx *c, const struct svc_addr *a,
 			  const char *whose, size_t index, const char *name)
 {
 	const Nsp__Service *sv = (const Nsp__Service *)a->e->msg;
-	const struct nsp_yaml_node *list = nsp_yaml_get(a->e->node, "addresses");
+	const struct nsp_yaml_node *list =
+	    nsp_yaml_get(a->e->node, "addresses");
 
 	c->index = a->e->index;
 	c->name = a->e->name;
 	return cfg_fail(c, list ? list->kids[a->pos] : a->e->node, "addresses",
-			"%s is already %s item %zu (%s)",
-			sv->addresses[a->pos], whose, index, name);
+			"%s is already %s item %zu (%s)", sv->addresses[a->pos],
+			whose, index, name);
 }
 
 /* A service address is the service's alone: not another service's, whose
@@ -613,10 +614,9 @@ static int services_post_all(struct cfg_ctx *c, const struct cfg_items *it)
 			continue;
 		for (size_t i = 0; i < n && rc == 0; i++)
 			if (same_ip(&all[i].ip, &ip))
-				rc = svc_addr_taken(c, &all[i],
-						    "the address of vips",
-						    vips->v[v].index,
-						    vips->v[v].name);
+				rc = svc_addr_taken(
+				    c, &all[i], "the address of vips",
+				    vips->v[v].index, vips->v[v].name);
 	}
 	free(all);
 	return rc;

@@ -894,11 +894,12 @@ static void test_bad_services(void **state)
 		"services: item 1 (web): max-instances: \"0\" is not a whole "
 		"number from 1 to 65536 (line 4)",
 		NULL);
-	refused(NSP_CFG_SERVICES,
-		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
-		"  max-instances: 65537\n",
-		"max-instances: \"65537\" is not a whole number from 1 to 65536",
-		NULL);
+	refused(
+	    NSP_CFG_SERVICES,
+	    "items:\n- name: web\n  addresses: [10.30.0.1]\n"
+	    "  max-instances: 65537\n",
+	    "max-instances: \"65537\" is not a whole number from 1 to 65536",
+	    NULL);
 	refused(NSP_CFG_SERVICES,
 		"items:\n- name: web\n  addresses: [10.30.0.1]\n"
 		"  max_instances: 5\n",

@@ -61,10 +61,9 @@ static void test_args_register(void **state)
 	assert_int_equal(a.n_context, 2);
 	ctl_args_free(&a);
 
-	assert_int_equal(PARSE(&a, err, "nsp", "register", "--type",
-			       "instance", "--trench", "t", "--service", "web",
-			       "--ip", "10.0.0.1/32", "--identifier", "2",
-			       "--keep"),
+	assert_int_equal(PARSE(&a, err, "nsp", "register", "--type", "instance",
+			       "--trench", "t", "--service", "web", "--ip",
+			       "10.0.0.1/32", "--identifier", "2", "--keep"),
 			 0);
 	assert_int_equal(a.type, NSP__TARGET_TYPE__INSTANCE);
 	assert_string_equal(a.service, "web");
@@ -89,26 +88,24 @@ static void test_args_register(void **state)
 		"nsp", "register", "--type", "tunnel", "--trench", "t",
 		"--stream", "s", "--ip", "192.0.2.1/32");
 	REFUSED("--identifier is for --type target and instance only", "nsp",
-		"register", "--type", "tunnel", "--trench", "t",
-		"--identifier", "1", "--ip", "192.0.2.1/32");
-	REFUSED("--service is required for --type instance", "nsp",
-		"register", "--type", "instance", "--trench", "t", "--ip",
-		"10.0.0.1/32");
+		"register", "--type", "tunnel", "--trench", "t", "--identifier",
+		"1", "--ip", "192.0.2.1/32");
+	REFUSED("--service is required for --type instance", "nsp", "register",
+		"--type", "instance", "--trench", "t", "--ip", "10.0.0.1/32");
 	REFUSED("--stream 'web' is for --type target (an instance names its "
 		"service with --service)",
 		"nsp", "register", "--type", "instance", "--trench", "t",
 		"--stream", "web", "--ip", "10.0.0.1/32");
-	REFUSED("--conduit 'lb' is not for --type instance", "nsp",
-		"register", "--service", "web", "--trench", "t", "--conduit",
-		"lb", "--ip", "10.0.0.1/32");
-	REFUSED("--service 'web' is for --type instance only", "nsp",
-		"register", "--type", "target", "--service", "web",
-		"--trench", "t", "--conduit", "lb", "--stream", "s", "--ip",
+	REFUSED("--conduit 'lb' is not for --type instance", "nsp", "register",
+		"--service", "web", "--trench", "t", "--conduit", "lb", "--ip",
 		"10.0.0.1/32");
+	REFUSED("--service 'web' is for --type instance only", "nsp",
+		"register", "--type", "target", "--service", "web", "--trench",
+		"t", "--conduit", "lb", "--stream", "s", "--ip", "10.0.0.1/32");
 	REFUSED("--type 'tunnels' is not one of target, frontend, proxy, "
 		"tunnel, instance",
-		"nsp", "register", "--type", "tunnels", "--trench", "t",
-		"--ip", "10.0.0.1/32");
+		"nsp", "register", "--type", "tunnels", "--trench", "t", "--ip",
+		"10.0.0.1/32");
 	REFUSED("--service needs a value", "nsp", "register", "--trench", "t",
 		"--ip", "10.0.0.1/32", "--service");
 	REFUSED("--service is not an option of 'nsp config'", "nsp", "config",
@@ -127,9 +124,9 @@ static void test_args_filter(void **state)
 	assert_int_equal(PARSE(&a, err, "nsp", "list", "--service", "web"), 0);
 	assert_int_equal(a.type, NSP__TARGET_TYPE__INSTANCE);
 	ctl_args_free(&a);
-	assert_int_equal(PARSE(&a, err, "nsp", "watch", "--type", "any",
-			       "--service", "web"),
-			 0);
+	assert_int_equal(
+	    PARSE(&a, err, "nsp", "watch", "--type", "any", "--service", "web"),
+	    0);
 	assert_int_equal(a.type, NSP__TARGET_TYPE__ANY_TYPE);
 	ctl_args_free(&a);
 	assert_int_equal(
@@ -145,9 +142,8 @@ static void test_args_filter(void **state)
 		"instance, any",
 		"nsp", "list", "--type", "x");
 
-	assert_int_equal(PARSE(&a, err, "nsp", "config", "--kind", "service",
-			       "--watch"),
-			 0);
+	assert_int_equal(
+	    PARSE(&a, err, "nsp", "config", "--kind", "service", "--watch"), 0);
 	assert_int_equal(a.kind, CTL_KIND_SERVICE);
 	assert_string_equal(ctl_kind_name(a.kind), "services");
 	ctl_args_free(&a);
@@ -182,8 +178,8 @@ static Nsp__Target *build(struct built *b, Nsp__TargetType type,
 	b->t.context = b->cep;
 	b->t.n_context = 1;
 	if (type == NSP__TARGET_TYPE__TUNNEL) {
-		b->ce[1] = (Nsp__Target__ContextEntry)
-		    NSP__TARGET__CONTEXT_ENTRY__INIT;
+		b->ce[1] =
+		    (Nsp__Target__ContextEntry)NSP__TARGET__CONTEXT_ENTRY__INIT;
 		b->ce[1].key = "port";
 		b->ce[1].value = "7779";
 		b->cep[1] = &b->ce[1];
@@ -221,7 +217,8 @@ static void test_print_targets(void **state)
 	assert_int_equal(ctl_target_table(&b, both, 2), 0);
 	print_message("%s", buf_str(&b));
 	assert_non_null(strstr(buf_str(&b), "\n-      tunnel    trench-a "));
-	assert_non_null(strstr(buf_str(&b), "\n3      instance  trench-a/web "));
+	assert_non_null(
+	    strstr(buf_str(&b), "\n3      instance  trench-a/web "));
 	buf_reset(&b);
 
 	assert_int_equal(ctl_target_block(&b, &tun.t), 0);
@@ -237,11 +234,11 @@ static void test_print_targets(void **state)
 	json_init(&j, &b, 0);
 	ctl_target_json(&j, &inst.t);
 	assert_int_equal(json_finish(&j), 0);
-	assert_string_equal(buf_str(&b),
-			    "{\"ips\":[\"10.0.1.5/32\"],\"type\":\"instance\","
-			    "\"trench\":\"trench-a\",\"conduit\":\"\","
-			    "\"stream\":\"web\",\"status\":\"enabled\","
-			    "\"identifier\":3,\"context\":{\"node\":\"node-1\"}}");
+	assert_string_equal(
+	    buf_str(&b), "{\"ips\":[\"10.0.1.5/32\"],\"type\":\"instance\","
+			 "\"trench\":\"trench-a\",\"conduit\":\"\","
+			 "\"stream\":\"web\",\"status\":\"enabled\","
+			 "\"identifier\":3,\"context\":{\"node\":\"node-1\"}}");
 	buf_free(&b);
 }
 
