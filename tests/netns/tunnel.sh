@@ -36,8 +36,14 @@
 #                                unregisters) and waits until every
 #                                strait-tun has dropped it
 #   tunnel_metric J NAME [LABELS] prints node j's metric value (0 if absent)
-#   tunnel_exec POD CMD...       runs CMD in the pod's namespace
+#   tunnel_exec POD CMD...       runs CMD in the pod's namespace (or a
+#                                node's, n<j>, or the router's, u)
 #   nspctl ARGS...               straitctl against this NSP
+#   tunnel_traffic NAME POD ARGS strait-traffic client in POD, in the
+#                                background (TUNNEL_TRAFFIC_PID); status
+#                                every 200 ms in $WORK/NAME.status, report
+#                                $WORK/NAME.json
+#   tunnel_stat NAME JQ          a value of NAME's status file
 
 TUNNEL_SERVICE4=198.19.200.10
 TUNNEL_SERVICE6=fd00:19:200::10
@@ -227,3 +233,23 @@ tunnel_instance_del() { # POD
 	unset "TUNNEL_REG[$pod]"
 	wait_for 10 "every strait-tun dropped instance $pod" _tunnel_all_have $((before - 1))
 }
+
+# ---- traffic (the e2e tests') ----------------------------------------------
+
+# tunnel_traffic NAME POD ARGS...: strait-traffic client in POD's namespace,
+# in the background (TUNNEL_TRAFFIC_PID); its status every 200 ms in
+# $WORK/NAME.status, its final report in $WORK/NAME.json, stderr in
+# $WORK/NAME.log. tunnel_stat NAME JQ reads the status file.
+tunnel_traffic() {
+	local name=$1 pod=$2
+	shift 2
+	rm -f "$WORK/$name.status" "$WORK/$name.json"
+	# ip netns exec itself, not tunnel_exec (a function would run in a
+	# subshell): the pid is the client's, for kill -TERM and wait.
+	ip netns exec "$TUNNEL_P-$pod" "$BIN/strait-traffic" client --status "$WORK/$name.status" \
+		--json "$@" >"$WORK/$name.json" 2>>"$WORK/$name.log" &
+	TUNNEL_TRAFFIC_PID=$!
+	PIDS+=("$!")
+}
+tunnel_stat() { jq -r "$2" "$WORK/$1.status" 2>/dev/null; } # NAME JQ
+
