@@ -361,7 +361,8 @@ static struct tun_vsvc *service_by_name(struct tun_view *v, const char *name)
 }
 
 static int build_instances(struct tun_view *v, const struct tun_spec *spec,
-			   size_t *skipped, char *err, size_t len)
+			   const char *self, size_t *skipped, char *err,
+			   size_t len)
 {
 	v->instances = calloc(spec->n_instances + 1, sizeof(*v->instances));
 	if (!v->instances ||
@@ -389,7 +390,9 @@ static int build_instances(struct tun_view *v, const struct tun_spec *spec,
 		in->addr[0] = is->addr[0];
 		in->addr[1] = is->addr[1];
 		in->node = node_by_name(v, is->node);
-		in->local = in->node ? in->node->self : false;
+		/* On this node by name, even before this node's own TUNNEL
+		 * registration is in the view: same-node traffic needs none. */
+		in->local = strcmp(is->node, self) == 0;
 		s->by_ident[in->ident] = in;
 		s->n_instances++;
 		s->n_local += in->local;
@@ -446,7 +449,7 @@ int tun_view_build(const struct tun_spec *spec, const char *self,
 		0 ||
 	    (rc = build_services(v, spec, service_ids, skipped, err, errlen)) <
 		0 ||
-	    (rc = build_instances(v, spec, skipped, err, errlen)) < 0)
+	    (rc = build_instances(v, spec, self, skipped, err, errlen)) < 0)
 		goto fail;
 	for (size_t i = 0; i < v->n_services; i++)
 		if ((rc = build_tables(&v->services[i])) < 0)
@@ -741,6 +744,32 @@ static int follow(struct tun_core *c, const struct pkt *p, uint32_t stream,
 	return -ENOENT;
 }
 
+/* A hit on one entry of a client flow keeps its pair alive too: a flow
+ * busy in one direction must not lose the other (a UDP stream that only
+ * the client sends on still needs its replies' entry, and the reverse). */
+static void touch_pair(struct tun_core *c, const struct conn_key *k,
+		       uint32_t stream, const struct tun_decision *d,
+		       uint64_t now_ms)
+{
+	uint32_t kind = stream & KIND_MASK, t, st;
+	struct conn_key r = *k;
+	size_t n = k->family == 4 ? 4 : 16;
+	r.sport = k->dport;
+	r.dport = k->sport;
+	memset(r.src, 0, sizeof(r.src));
+	memset(r.dst, 0, sizeof(r.dst));
+	if (kind == KIND_FWD) { /* client -> service: the instance's reply */
+		memcpy(r.src, d->new_addr, n);
+		memcpy(r.dst, k->src, n);
+	} else if (kind == KIND_REV) { /* instance -> client: the forward */
+		memcpy(r.src, k->dst, n);
+		memcpy(r.dst, d->new_addr, n);
+	} else {
+		return;
+	}
+	conntab_lookup(c->flows, &r, now_ms, &t, &st);
+}
+
 static int later_fragment(struct tun_core *c, const struct pkt *p,
 			  uint64_t now_ms, struct tun_decision *d)
 {
@@ -777,6 +806,7 @@ int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
 	conn_key_from_packet(&k, p);
 	if (conntab_lookup(c->flows, &k, now_ms, &target, &stream) == 0 &&
 	    follow(c, p, stream, target, d) == 0) {
+		touch_pair(c, &k, stream, d, now_ms);
 		note_first(c, p, stream, target, now_ms);
 		return 0;
 	}
@@ -837,6 +867,7 @@ int tun_decide_in(struct tun_core *c, const struct pkt *p, bool reply,
 	if (conntab_lookup(c->flows, &k, now_ms, &target, &stream) == 0 &&
 	    (stream & KIND_MASK) == KIND_REV &&
 	    follow(c, p, stream, target, d) == 0) {
+		touch_pair(c, &k, stream, d, now_ms);
 		note_first(c, p, stream, target, now_ms);
 		return 0;
 	}
