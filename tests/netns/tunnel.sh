@@ -44,6 +44,11 @@
 #                                every 200 ms in $WORK/NAME.status, report
 #                                $WORK/NAME.json
 #   tunnel_stat NAME JQ          a value of NAME's status file
+#   tunnel_trench_tag TRENCH     the strait header's tag (XXH32), 8 hex digits
+#   tunnel_hdr_hex [V] [FLAGS] [TAG]   a strait header as hex
+#   tunnel_ip4_udp_hex SRC DST SPORT DPORT PAYLOAD_HEX   an IPv4 UDP packet
+#   tunnel_send_hex NS HOST PORT HEX...   one UDP datagram per HEX from
+#                                namespace NS (bash /dev/udp, no tool)
 
 TUNNEL_SERVICE4=198.19.200.10
 TUNNEL_SERVICE6=fd00:19:200::10
@@ -234,7 +239,7 @@ tunnel_instance_del() { # POD
 	wait_for 10 "every strait-tun dropped instance $pod" _tunnel_all_have $((before - 1))
 }
 
-# ---- traffic (the e2e tests') ----------------------------------------------
+# ---- traffic and forged datagrams (the e2e tests') --------------------------
 
 # tunnel_traffic NAME POD ARGS...: strait-traffic client in POD's namespace,
 # in the background (TUNNEL_TRAFFIC_PID); its status every 200 ms in
@@ -253,3 +258,78 @@ tunnel_traffic() {
 }
 tunnel_stat() { jq -r "$2" "$WORK/$1.status" 2>/dev/null; } # NAME JQ
 
+# tunnel_trench_tag TRENCH: the strait header's trench tag, XXH32(TRENCH,
+# seed 0), as 8 hex digits (pure bash, so the tests need no extra tool).
+tunnel_trench_tag() {
+	local s=$1 n=${#1} i q k h
+	local P1=0x9E3779B1 P2=0x85EBCA77 P3=0xC2B2AE3D P4=0x27D4EB2F P5=0x165667B1
+	local -a b=() v=()
+	for ((i = 0; i < n; i++)); do printf -v k '%d' "'${s:i:1}"; b+=("$((k & 0xff))"); done
+	# 32-bit product and rotation without relying on 64-bit overflow
+	_xm() { echo $(((($1 * ($2 & 0xffff)) + ((($1 * ($2 >> 16)) & 0xffff) << 16)) & 0xffffffff)); }
+	_xr() { echo $(((($1 << $2) | ($1 >> (32 - $2))) & 0xffffffff)); }
+	_xw() { echo $((b[$1] | b[$1 + 1] << 8 | b[$1 + 2] << 16 | b[$1 + 3] << 24)); }
+	i=0
+	if ((n >= 16)); then
+		v=("$(((P1 + P2) & 0xffffffff))" "$P2" 0 "$(((0 - P1) & 0xffffffff))")
+		while ((i + 16 <= n)); do
+			for q in 0 1 2 3; do
+				k=$(((v[q] + $(_xm "$(_xw $i)" $P2)) & 0xffffffff))
+				v[q]=$(_xm "$(_xr "$k" 13)" $P1)
+				i=$((i + 4))
+			done
+		done
+		h=$((($(_xr "${v[0]}" 1) + $(_xr "${v[1]}" 7) + $(_xr "${v[2]}" 12) + $(_xr "${v[3]}" 18)) & 0xffffffff))
+	else
+		h=$P5
+	fi
+	h=$(((h + n) & 0xffffffff))
+	for (( ; i + 4 <= n; i += 4)); do
+		h=$(((h + $(_xm "$(_xw $i)" $P3)) & 0xffffffff))
+		h=$(_xm "$(_xr "$h" 17)" $P4)
+	done
+	for (( ; i < n; i++)); do
+		h=$(((h + $(_xm "${b[i]}" $P5)) & 0xffffffff))
+		h=$(_xm "$(_xr "$h" 11)" $P1)
+	done
+	h=$((h ^ (h >> 15))); h=$(_xm "$h" $P2)
+	h=$((h ^ (h >> 13))); h=$(_xm "$h" $P3)
+	h=$((h ^ (h >> 16)))
+	printf '%08x\n' "$h"
+}
+
+# tunnel_hdr_hex [VERSION=1] [FLAGS=0] [TAG=trench-a's]: a strait header
+# (docs/tun.md, "Wire format") as hex.
+tunnel_hdr_hex() {
+	printf '%02x%02x0000%s\n' "${1:-1}" "${2:-0}" "${3:-$(tunnel_trench_tag trench-a)}"
+}
+
+# tunnel_ip4_udp_hex SRC DST SPORT DPORT PAYLOAD_HEX: an IPv4 UDP packet as
+# hex: a correct header checksum, UDP checksum 0 (none, valid over IPv4).
+tunnel_ip4_udp_hex() {
+	local src=$1 dst=$2 sp=$3 dp=$4 pl=$5 ulen tlen hdr sum=0 i a
+	ulen=$((8 + ${#pl} / 2)) tlen=$((20 + 8 + ${#pl} / 2))
+	a() { local IFS=.; set -- $1; printf '%02x%02x%02x%02x' "$1" "$2" "$3" "$4"; }
+	hdr=$(printf '4500%04x00004000401100' "$tlen")00$(a "$src")$(a "$dst")
+	for ((i = 0; i < 40; i += 4)); do sum=$((sum + 16#${hdr:i:4})); done
+	while ((sum >> 16)); do sum=$(((sum & 0xffff) + (sum >> 16))); done
+	printf '%s%04x%s%04x%04x%04x0000%s\n' "${hdr:0:20}" $((~sum & 0xffff)) "${hdr:24}" \
+		"$sp" "$dp" "$ulen" "$pl"
+}
+
+# tunnel_send_hex NS HOST PORT HEX...: from namespace NS (u, n<j>, a pod),
+# one UDP datagram per HEX to HOST:PORT, through bash's /dev/udp (a new
+# socket each, so the source port is the kernel's choice).
+tunnel_send_hex() {
+	local ns=$1 host=$2 port=$3 h e i
+	shift 3
+	local -a esc=()
+	for h in "$@"; do
+		e=""
+		for ((i = 0; i < ${#h}; i += 2)); do e+="\\x${h:i:2}"; done
+		esc+=("$e")
+	done
+	# shellcheck disable=SC2016
+	tunnel_exec "$ns" bash -c 'h=$1 p=$2; shift 2; for e; do printf "$e" >"/dev/udp/$h/$p"; done' \
+		_ "$host" "$port" "${esc[@]}"
+}
