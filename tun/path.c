@@ -522,7 +522,12 @@ static void on_udp(uv_poll_t *h, int status, int events)
 		const struct tun_vnode *from = tun_view_node_by_addr(
 		    view, (const struct sockaddr *)&t->rx_from[i]);
 		if (!from || from->self) {
-			d->c.unknown_sender++;
+			/* Before the nodes table has come, no peer is known
+			 * yet: not a stranger (a restart under traffic). */
+			if (d->synced)
+				d->c.unknown_sender++;
+			else
+				d->c.not_ready++;
 			continue;
 		}
 		from_node(d, from, t->rx[i], t->msgs[i].msg_len, gro);
