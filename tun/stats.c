@@ -12,6 +12,24 @@ static void one(struct buf *out, const char *name, const char *type,
 	metrics_sample(out, name, NULL, v);
 }
 
+void tun_stats_drops(const struct tun_daemon *d,
+		     struct tun_drop out[TUN_NDROPS])
+{
+	const struct tun_counters *c = &d->c;
+	struct tun_core_stats cs;
+	struct conntab_stats fs;
+	tun_core_stats(d->core, &cs, &fs);
+	size_t n = 0;
+	for (int r = 1; r < TUN_R_NREASONS; r++)
+		out[n++] = (struct tun_drop){
+		    tun_reason_name((enum tun_reason)r), cs.reasons[r]};
+	out[n++] = (struct tun_drop){"bad_header", c->bad_header};
+	out[n++] = (struct tun_drop){"unknown_sender", c->unknown_sender};
+	out[n++] = (struct tun_drop){"bad_packet", c->bad_packet};
+	out[n++] = (struct tun_drop){"send_error", c->send_errors};
+	out[n++] = (struct tun_drop){"not_ready", c->not_ready};
+}
+
 void tun_stats_collect(struct buf *out, void *data)
 {
 	const struct tun_daemon *d = data;
@@ -44,25 +62,13 @@ void tun_stats_collect(struct buf *out, void *data)
 	metrics_family(out, "strait_tun_drops_total", "counter",
 		       "packets dropped or refused, by reason");
 	char labels[160];
-	for (int r = 1; r < TUN_R_NREASONS; r++) {
+	struct tun_drop drops[TUN_NDROPS];
+	tun_stats_drops(d, drops);
+	for (size_t i = 0; i < TUN_NDROPS; i++) {
 		snprintf(labels, sizeof(labels), "reason=\"%s\"",
-			 tun_reason_name((enum tun_reason)r));
+			 drops[i].name);
 		metrics_sample(out, "strait_tun_drops_total", labels,
-			       (double)cs.reasons[r]);
-	}
-	const struct {
-		const char *name;
-		uint64_t v;
-	} more[] = {
-	    {"bad_header", c->bad_header},
-	    {"unknown_sender", c->unknown_sender},
-	    {"bad_packet", c->bad_packet},
-	    {"send_error", c->send_errors},
-	};
-	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
-		snprintf(labels, sizeof(labels), "reason=\"%s\"", more[i].name);
-		metrics_sample(out, "strait_tun_drops_total", labels,
-			       (double)more[i].v);
+			       (double)drops[i].value);
 	}
 	one(out, "strait_tun_udp_sends_total", "counter",
 	    "sendmsg calls (each up to 64 datagrams with UDP_SEGMENT)",

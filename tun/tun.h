@@ -114,5 +114,15 @@ void tun_nsp_rebuild(struct tun_daemon *d);
 /* ---- stats.c ---- */
 struct buf;
 void tun_stats_collect(struct buf *out, void *data);
+/* Drops by reason, the one list behind /metrics and the control socket:
+ * the core's reasons (tun_reason_name, TUN_R_OK left out), then
+ * bad_header, unknown_sender, bad_packet, send_error and not_ready. */
+#define TUN_NDROPS (TUN_R_NREASONS - 1 + 5)
+struct tun_drop {
+	const char *name; /* static */
+	uint64_t value;
+};
+void tun_stats_drops(const struct tun_daemon *d,
+		     struct tun_drop out[TUN_NDROPS]);
 
 #endif
