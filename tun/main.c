@@ -65,6 +65,10 @@ static void usage(FILE *f)
 	    "  -m, --metrics ADDR         Prometheus /metrics address (default "
 	    ":9782;\n"
 	    "                             'off' disables)\n"
+	    "      --control ADDR         the control socket for straitctl tun "
+	    "(default\n"
+	    "                             unix:/run/strait/tun.sock; 'off' "
+	    "disables)\n"
 	    "      --keepalive MS         ping interval on the NSP connection "
 	    "(1000)\n"
 	    "      --dead MS              silence after which NSP is dead "
@@ -101,6 +105,7 @@ enum {
 	OPT_RULE_PRIORITY,
 	OPT_FWMARK,
 	OPT_FLOWS,
+	OPT_CONTROL,
 };
 
 static int number(const char *opt, const char *text, uint64_t lo, uint64_t hi,
@@ -166,6 +171,7 @@ static int parse(int argc, char **argv, struct options *o)
 	    {"fwmark", required_argument, NULL, OPT_FWMARK},
 	    {"flows", required_argument, NULL, OPT_FLOWS},
 	    {"metrics", required_argument, NULL, 'm'},
+	    {"control", required_argument, NULL, OPT_CONTROL},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    DAEMON_LONG_OPTIONS,
@@ -191,6 +197,9 @@ static int parse(int argc, char **argv, struct options *o)
 			break;
 		case 'm':
 			t->metrics = optarg;
+			break;
+		case OPT_CONTROL:
+			t->control = optarg;
 			break;
 		case 'u':
 			if (parse_underlay(optarg, t) < 0)
@@ -323,6 +332,7 @@ int main(int argc, char **argv)
 		    .nsp = "127.0.0.1:7778",
 		    .dev = "strait-tun0",
 		    .metrics = ":9782",
+		    .control = "unix:/run/strait/tun.sock",
 		    .port = TUN_DEFAULT_PORT,
 		    .mtu = TUN_DEFAULT_MTU,
 		    .table = TUN_DEFAULT_TABLE,
@@ -337,11 +347,14 @@ int main(int argc, char **argv)
 	log_init("tun", o.common.level);
 	signal(SIGPIPE, SIG_IGN); /* lib/rpc.h */
 
-	struct sockaddr_storage nsp_addr, metrics_addr;
+	struct sockaddr_storage nsp_addr, metrics_addr, control_addr;
 	bool metrics_on = strcmp(opt->metrics, "off") != 0;
+	bool control_on = strcmp(opt->control, "off") != 0;
 	if (daemon_address(PROG, "--nsp", opt->nsp, 7778, &nsp_addr) < 0 ||
 	    (metrics_on && daemon_address(PROG, "--metrics", opt->metrics, 9782,
-					  &metrics_addr) < 0))
+					  &metrics_addr) < 0) ||
+	    (control_on && daemon_address(PROG, "--control", opt->control, 0,
+					  &control_addr) < 0))
 		return STRAIT_EXIT_USAGE;
 
 	uv_loop_t loop;
@@ -391,10 +404,19 @@ int main(int argc, char **argv)
 			goto out_path;
 		}
 	}
+	if (control_on) {
+		daemon_make_socket_dir(&control_addr);
+		int e = tun_control_start(&d, (struct sockaddr *)&control_addr);
+		if (e < 0) {
+			log_error("cannot serve the control socket %s: %s",
+				  opt->control, strerror(-e));
+			goto out_metrics;
+		}
+	}
 	rc = STRAIT_EXIT_FAILURE;
 	if (tun_nsp_start(&d, (struct sockaddr *)&nsp_addr) < 0) {
 		log_error("cannot start the NSP client");
-		goto out_metrics;
+		goto out_control;
 	}
 	uv_timer_init(&loop, &d.expire_timer);
 	d.expire_timer.data = &d;
@@ -415,9 +437,9 @@ int main(int argc, char **argv)
 			    ->sin6_addr,
 		  ul, sizeof(ul));
 	log_info("node %s of trench %s: %s (mtu %u), underlay %s port %u, "
-		 "NSP %s, metrics %s",
+		 "NSP %s, metrics %s, control %s",
 		 opt->node, opt->trench, opt->dev, opt->mtu, ul, opt->port,
-		 opt->nsp, opt->metrics);
+		 opt->nsp, opt->metrics, opt->control);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = d.exit_code;
@@ -426,6 +448,8 @@ int main(int argc, char **argv)
 	uv_timer_stop(&d.expire_timer);
 	uv_close((uv_handle_t *)&d.expire_timer, NULL);
 	tun_nsp_stop(&d);
+out_control:
+	tun_control_stop(&d);
 out_metrics:
 	if (ms)
 		metrics_server_close(ms, NULL, NULL);

@@ -440,6 +440,18 @@ out:
 	free(nd);
 }
 
+const char *tun_nsp_instance_node(const struct tun_daemon *d,
+				  const char *service, uint32_t ident)
+{
+	const struct mirror *m = d->ns ? &d->ns->inst : NULL;
+	for (size_t i = 0; m && i < m->n; i++) {
+		const struct tun_instance_spec *is = &m->regs[i].u.inst;
+		if (is->ident == ident && strcmp(is->service, service) == 0)
+			return is->node;
+	}
+	return NULL;
+}
+
 static void on_rebuild(uv_timer_t *t)
 {
 	tun_nsp_rebuild(t->data);

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "rpc.h"
 #include "tun.h"
 
 static void one(struct buf *out, const char *name, const char *type,
@@ -118,4 +119,6 @@ void tun_stats_collect(struct buf *out, void *data)
 	one(out, "strait_tun_nsp_registered", "gauge",
 	    "1 while the node's TUNNEL registration stands",
 	    d->registered ? 1 : 0);
+	if (d->control)
+		rpc_server_write_metrics(d->control, "strait_tun_control", out);
 }

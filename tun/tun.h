@@ -10,6 +10,7 @@
  *            UDP -> check -> decide -> NAT -> coalesce -> TUN
  *   nsp.c    registration and the three watches that make the view
  *   stats.c  /metrics
+ *   control.c  the control socket: tun.Control/Status for straitctl tun
  *   main.c   options, start-up, signals
  *
  * One thread runs everything on one libuv loop; the packet loop reads and
@@ -60,6 +61,7 @@ struct tun_counters {
 
 struct tun_nsp;
 struct rpc_client;
+struct rpc_server;
 
 struct tun_daemon {
 	uv_loop_t *loop;
@@ -72,6 +74,7 @@ struct tun_daemon {
 	struct tun_ids *service_ids, *node_ids;
 	struct tun_counters c;
 	struct tun_path *path;
+	struct rpc_server *control; /* NULL with --control off */
 
 	/* NSP (nsp.c) */
 	struct rpc_client *nsp;
@@ -110,6 +113,11 @@ int tun_nsp_start(struct tun_daemon *d, const struct sockaddr *nsp);
 void tun_nsp_stop(struct tun_daemon *d);
 /* Builds a view from what the watches hold and installs it. */
 void tun_nsp_rebuild(struct tun_daemon *d);
+/* The node NSP names for instance ident of service, from the watch's
+ * mirror (the view keeps no name for a node without a TUNNEL): static
+ * until the next NSP event, or NULL. A scan: for status, not packets. */
+const char *tun_nsp_instance_node(const struct tun_daemon *d,
+				  const char *service, uint32_t ident);
 
 /* ---- stats.c ---- */
 struct buf;
@@ -124,5 +132,12 @@ struct tun_drop {
 };
 void tun_stats_drops(const struct tun_daemon *d,
 		     struct tun_drop out[TUN_NDROPS]);
+
+/* ---- control.c ---- */
+/* Serves tun.Control/Status (proto/tun.proto) on addr. Returns 0 or a
+ * negative errno (rpc_server_start's). */
+int tun_control_start(struct tun_daemon *d, const struct sockaddr *addr);
+/* Closes the socket and its connections (the file is unlinked). */
+void tun_control_stop(struct tun_daemon *d);
 
 #endif
