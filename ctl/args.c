@@ -47,6 +47,7 @@ enum opt_id {
 	O_BRIDGE,
 	O_LB,
 	O_PROXY,
+	O_TUN,
 	O_COUNT_IDS
 };
 
@@ -76,6 +77,7 @@ static const struct opt {
     {"ipam", 0, O_IPAM, true, false, ANY_CMD},
     {"lb", 0, O_LB, true, false, ANY_CMD},
     {"proxy", 0, O_PROXY, true, false, ANY_CMD},
+    {"tun", 0, O_TUN, true, false, ANY_CMD},
     {"trench", 0, O_TRENCH, true, false,
      KEYED | FILTERED | C(CONFIG) | IPAM_ALL},
     {"conduit", 0, O_CONDUIT, true, false,
@@ -114,6 +116,7 @@ static const char *const cmd_words[CTL_CMD_COUNT] = {
     [CTL_CMD_LB_STREAMS] = "streams",
     [CTL_CMD_LB_FLOWS] = "flows",
     [CTL_CMD_PROXY_STATUS] = "status",
+    [CTL_CMD_TUN_STATUS] = "status",
 };
 
 /* The command groups: the first word, and the commands it holds. */
@@ -131,6 +134,7 @@ static const struct group {
      "status, streams or flows"},
     {"proxy", CTL_CMD_PROXY, CTL_CMD_PROXY_STATUS, CTL_CMD_PROXY_STATUS,
      "status"},
+    {"tun", CTL_CMD_TUN, CTL_CMD_TUN_STATUS, CTL_CMD_TUN_STATUS, "status"},
 };
 
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
@@ -179,6 +183,8 @@ const char *ctl_cmd_name(enum ctl_cmd cmd)
 	    [CTL_CMD_LB_FLOWS] = "lb flows",
 	    [CTL_CMD_PROXY] = "proxy",
 	    [CTL_CMD_PROXY_STATUS] = "proxy status",
+	    [CTL_CMD_TUN] = "tun",
+	    [CTL_CMD_TUN_STATUS] = "tun status",
 	};
 	return (unsigned)cmd < CTL_CMD_COUNT ? names[cmd] : "";
 }
@@ -477,12 +483,18 @@ static int apply(struct ctl_args *a, const struct opt *o, const char *v,
 		return 0;
 	case O_LB:
 	case O_PROXY:
+	case O_TUN:
 		if (!*v)
 			return errtext(-EINVAL, err, errlen,
 				       "--%s needs an address (unix:PATH or "
 				       "HOST:PORT)",
 				       o->name);
-		*(o->id == O_LB ? &a->lb : &a->proxy) = v;
+		if (o->id == O_LB)
+			a->lb = v;
+		else if (o->id == O_PROXY)
+			a->proxy = v;
+		else
+			a->tun = v;
 		return 0;
 	case O_NODE:
 		return set_name(&a->node, o->name, v, err, errlen);
@@ -568,7 +580,7 @@ static int find_command(struct ctl_args *a, const char **words, size_t n_words,
 				       words[0], hint);
 		return errtext(-EINVAL, err, errlen,
 			       "unknown command '%s' (want 'nsp', 'ipam', "
-			       "'lb' or 'proxy')",
+			       "'lb', 'proxy' or 'tun')",
 			       words[0]);
 	}
 	if (n_words == 1) {
@@ -746,6 +758,11 @@ static int check(struct ctl_args *a, const unsigned *seen, char *err,
 		return errtext(-EINVAL, err, errlen,
 			       "proxy needs a command: status");
 	case CTL_CMD_PROXY_STATUS:
+		return 0;
+	case CTL_CMD_TUN:
+		return errtext(-EINVAL, err, errlen,
+			       "tun needs a command: status");
+	case CTL_CMD_TUN_STATUS:
 		return 0;
 	case CTL_CMD_COUNT:
 		break;

@@ -2,7 +2,7 @@
  *
  *	straitctl [global options] nsp COMMAND [options]
  *	straitctl [global options] ipam COMMAND [options]
- *	straitctl [global options] lb|proxy status [--json]
+ *	straitctl [global options] lb|proxy|tun status [--json]
  *
  * Pure: no I/O, no libuv. Every option is declared once in a table that
  * says which commands take it and whether it has a value, and every value
@@ -42,6 +42,8 @@ enum ctl_cmd {
 	CTL_CMD_LB_FLOWS,
 	CTL_CMD_PROXY, /* "proxy" without a command */
 	CTL_CMD_PROXY_STATUS,
+	CTL_CMD_TUN, /* "tun" without a command */
+	CTL_CMD_TUN_STATUS,
 	CTL_CMD_COUNT
 };
 
@@ -85,6 +87,7 @@ struct ctl_args {
 	const char *ipam;  /* --ipam, else NULL: see ctl_server_of() */
 	const char *lb;	   /* --lb, else NULL: see ctl_server_of() */
 	const char *proxy; /* --proxy, else NULL: see ctl_server_of() */
+	const char *tun;   /* --tun, else NULL: see ctl_server_of() */
 	bool json;
 	uint64_t timeout_ms; /* --timeout, default 5000 */
 	enum log_level log_level;

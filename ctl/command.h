@@ -2,7 +2,8 @@
  * The `nsp` group talks to strait-nsp (proto/nsp.proto), the `ipam` group
  * to strait-ipam (proto/ipam.proto), the `lb` group to strait-lb's control
  * socket (proto/lb.proto), the `proxy` group to strait-proxy's local
- * socket (proto/proxy.proto). */
+ * socket (proto/proxy.proto), the `tun` group to strait-tun's control
+ * socket (proto/tun.proto). */
 #ifndef STRAIT_CTL_COMMAND_H
 #define STRAIT_CTL_COMMAND_H
 
@@ -19,5 +20,6 @@ extern const struct ctl_command ctl_ipam_list;
 extern const struct ctl_command ctl_ipam_tree;
 extern const struct ctl_command ctl_lb_status; /* status, streams, flows */
 extern const struct ctl_command ctl_proxy_status;
+extern const struct ctl_command ctl_tun_status;
 
 #endif

@@ -4,8 +4,8 @@
  * output, examples) with the global options and the exit status, which
  * every command shares, printed between them. The general help and the
  * texts of the ipam group are here; those of the nsp group are in
- * help_nsp.c, those of the local daemons' status commands in help_lb.c and
- * help_proxy.c. */
+ * help_nsp.c, those of the local daemons' status commands in help_lb.c,
+ * help_proxy.c and help_tun.c. */
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,6 +28,9 @@ static const char global_options[] =
     "                     commands: unix:PATH or HOST:PORT (default\n"
     "                     $STRAIT_PROXY, else unix:/run/strait/proxy.sock;\n"
     "                     the proxy's own is proxy-<conduit>.sock there)\n"
+    "  --tun ADDR         strait-tun's control socket, for the tun\n"
+    "                     commands: unix:PATH or HOST:PORT (default\n"
+    "                     $STRAIT_TUN, else unix:/run/strait/tun.sock)\n"
     "  --json             JSON output (its shape is under Output in each\n"
     "                     command's help)\n"
     "  --timeout SECONDS  time to connect and get the answer (default 5;\n"
@@ -59,6 +62,7 @@ static const struct help help_main = {
 	    "  straitctl [global options] ipam COMMAND [options]\n"
 	    "  straitctl [global options] lb COMMAND [options]\n"
 	    "  straitctl [global options] proxy status [--json]\n"
+	    "  straitctl [global options] tun status [--json]\n"
 	    "\n"
 	    "NSP commands (strait-nsp: the registry and configuration "
 	    "hub):\n"
@@ -82,7 +86,10 @@ static const struct help help_main = {
 	    "  lb flows        flows and their match counters\n"
 	    "\n"
 	    "Proxy commands (strait-proxy, over its local socket):\n"
-	    "  proxy status    bridge, pods, LB links, egress\n",
+	    "  proxy status    bridge, pods, LB links, egress\n"
+	    "\n"
+	    "Tunnel commands (strait-tun, over its local control socket):\n"
+	    "  tun status      services, instances, nodes, counters\n",
     .examples = "Examples:\n"
 		"  straitctl nsp list\n"
 		"  straitctl --nsp 10.0.0.1:7778 nsp watch --json\n"
@@ -93,9 +100,9 @@ static const struct help help_main = {
 		"      --conduit load-balancer --node node-1 --name pod-a\n"
 		"  straitctl --ipam 10.0.0.1:7777 ipam tree\n"
 		"\n"
-		"`straitctl GROUP COMMAND --help` (GROUP nsp, ipam, lb or\n"
-		"proxy) describes each command; docs/straitctl.md is the\n"
-		"full reference.\n",
+		"`straitctl GROUP COMMAND --help` (GROUP nsp, ipam, lb,\n"
+		"proxy or tun) describes each command; docs/straitctl.md is\n"
+		"the full reference.\n",
 };
 
 static const char child_options[] =
@@ -319,6 +326,9 @@ static const struct help *help_of(enum ctl_cmd cmd)
 	case CTL_CMD_PROXY:
 	case CTL_CMD_PROXY_STATUS:
 		return ctl_help_proxy(cmd);
+	case CTL_CMD_TUN:
+	case CTL_CMD_TUN_STATUS:
+		return ctl_help_tun(cmd);
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
@@ -391,11 +401,14 @@ const char *ctl_usage(enum ctl_cmd cmd)
 	case CTL_CMD_PROXY:
 	case CTL_CMD_PROXY_STATUS:
 		return ctl_usage_proxy;
+	case CTL_CMD_TUN:
+	case CTL_CMD_TUN_STATUS:
+		return ctl_usage_tun;
 	case CTL_CMD_NONE:
 	case CTL_CMD_COUNT:
 		break;
 	}
-	return "Usage: straitctl [global options] nsp|ipam|lb|proxy COMMAND "
-	       "[options]\n"
+	return "Usage: straitctl [global options] nsp|ipam|lb|proxy|tun "
+	       "COMMAND [options]\n"
 	       "Try 'straitctl --help'.\n";
 }

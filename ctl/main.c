@@ -1,7 +1,7 @@
 /* straitctl: parse the command line, resolve the server's address, run
  * one command on one loop, unwind, exit with the command's code.
- * The commands live in nsp_*.c, ipam_*.c, lb_status.c and proxy_status.c;
- * docs/straitctl.md is the reference. */
+ * The commands live in nsp_*.c, ipam_*.c, lb_status.c, proxy_status.c and
+ * tun_status.c; docs/straitctl.md is the reference. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,13 +45,15 @@ static const struct ctl_command *command(enum ctl_cmd cmd)
 		return &ctl_lb_status;
 	case CTL_CMD_PROXY_STATUS:
 		return &ctl_proxy_status;
+	case CTL_CMD_TUN_STATUS:
+		return &ctl_tun_status;
 	default:
 		return NULL;
 	}
 }
 
-/* Parses the server's address (--nsp, --ipam, --lb, --proxy). Returns 0 or
- * an exit code, having said why. */
+/* Parses the server's address (--nsp, --ipam, --lb, --proxy, --tun).
+ * Returns 0 or an exit code, having said why. */
 static int resolve(const struct ctl_server *srv, struct sockaddr_storage *ss)
 {
 	int err = sockaddr_parse(srv->addr, srv->port, ss);
@@ -104,6 +106,7 @@ int main(int argc, char **argv)
 		.ipam = getenv("STRAIT_IPAM"),
 		.lb = getenv("STRAIT_LB"),
 		.proxy = getenv("STRAIT_PROXY"),
+		.tun = getenv("STRAIT_TUN"),
 	};
 	struct ctl_server srv;
 	ctl_server_of(&args, &env, &srv);

@@ -16,6 +16,11 @@ bool ctl_cmd_is_proxy(enum ctl_cmd cmd)
 	return cmd >= CTL_CMD_PROXY && cmd <= CTL_CMD_PROXY_STATUS;
 }
 
+bool ctl_cmd_is_tun(enum ctl_cmd cmd)
+{
+	return cmd >= CTL_CMD_TUN && cmd <= CTL_CMD_TUN_STATUS;
+}
+
 /* The option if given, else the variable if not empty, else the default. */
 static const char *pick(const char *option, const char *env, const char *def)
 {
@@ -34,6 +39,9 @@ void ctl_server_of(const struct ctl_args *a, const struct ctl_env *env,
 	} else if (ctl_cmd_is_proxy(a->cmd)) {
 		out->addr = pick(a->proxy, env->proxy, CTL_PROXY_DEFAULT);
 		out->option = "--proxy";
+	} else if (ctl_cmd_is_tun(a->cmd)) {
+		out->addr = pick(a->tun, env->tun, CTL_TUN_DEFAULT);
+		out->option = "--tun";
 	} else if (ctl_cmd_is_ipam(a->cmd)) {
 		out->addr = pick(a->ipam, env->ipam, CTL_IPAM_DEFAULT);
 		out->port = CTL_IPAM_PORT;
