@@ -8,7 +8,8 @@
 #   T-n<j>     node j: underlay 198.18.<j>.2/24 fd00:18:<j>::2/64, default
 #              via the router; a bridge for its pods with 198.19.<j>.1/24
 #              and fd00:19:<j>::1/64; strait-tun --node n<j> --underlay
-#              198.18.<j>.2 (metrics 127.0.0.1:9782 on its own loopback)
+#              198.18.<j>.2 (metrics 127.0.0.1:9782 on its own loopback,
+#              control socket unix:$WORK/tun<j>.sock)
 #   T-n<j>p<k> pod k of node j: 198.19.<j>.<10+k>/24 fd00:19:<j>::<10+k>/64,
 #              default via the node; strait-traffic server --name n<j>p<k>
 #              on port 5003 (TCP and UDP)
@@ -36,6 +37,7 @@
 #                                unregisters) and waits until every
 #                                strait-tun has dropped it
 #   tunnel_metric J NAME [LABELS] prints node j's metric value (0 if absent)
+#   tunnel_status J [--json]     straitctl tun status against node j
 #   tunnel_exec POD CMD...       runs CMD in the pod's namespace (or a
 #                                node's, n<j>, or the router's, u)
 #   nspctl ARGS...               straitctl against this NSP
@@ -160,6 +162,7 @@ tunnel_tun_start() { # J [ARGS...]
 	local j=$1; shift
 	ip netns exec "$TUNNEL_P-n$j" "$BIN/strait-tun" --trench trench-a --node "n$j" \
 		--underlay "198.18.$j.2" --nsp "unix:$WORK/nsp.sock" -m 127.0.0.1:9782 \
+		--control "unix:$WORK/tun$j.sock" \
 		--service-prefix 198.19.200.0/24 --service-prefix fd00:19:200::/64 \
 		--log-level debug "$@" >>"$WORK/tun$j.log" 2>&1 &
 	TUNNEL_TUN[$j]=$!
@@ -180,6 +183,13 @@ tunnel_metric() { # J NAME [LABELS]
 	local out
 	out=$(ip netns exec "$TUNNEL_P-n$1" curl -s --max-time 2 http://127.0.0.1:9782/metrics 2>/dev/null) || { echo 0; return; }
 	awk -v n="$2" -v l="${3:-}" '$1 == n || $1 == n "{" l "}" { v = $2 } END { print v == "" ? 0 : v }' <<<"$out"
+}
+
+# tunnel_status J [--json] [ARGS...]: straitctl tun status against node j's
+# control socket (a Unix socket: reachable from the root namespace).
+tunnel_status() {
+	local j=$1; shift
+	"$BIN/straitctl" --tun "unix:$WORK/tun$j.sock" tun status "$@"
 }
 
 tunnel_start() {
