@@ -8,7 +8,7 @@
  * parser these need the packet whole: len below the packet's own length
  * is -EINVAL. Bytes past that length are not the packet's: never read,
  * never changed. Addresses are alen bytes in network order: 4 for an IPv4
- * packet, 16 for an IPv6 one (else -EAFNOSUPPORT).
+ * packet, 16 for an IPv6 one (else -EAFNOSUPPORT); they may point into p.
  *
  * Checksums are updated incrementally (lib/csum.h), never verified: a
  * valid checksum stays valid, a wrong one stays wrong by the same amount,
