@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "csum.h"
 #include "packet.h"
 #include "seg.h"
 
@@ -63,48 +64,23 @@ static void put32(uint8_t *b, uint32_t v)
 	b[3] = (uint8_t)v;
 }
 
-/* The Internet checksum's running sum over big-endian 16-bit words (RFC
- * 1071). Kept private on purpose: lib/csum is being written alongside and
- * will replace this. Only headers are summed here (at most 60 bytes at a
- * time), so 64 bits never overflow. */
-static uint64_t sum16(const uint8_t *b, size_t n, uint64_t sum)
-{
-	for (; n > 1; b += 2, n -= 2)
-		sum += get16(b);
-	if (n)
-		sum += (uint32_t)b[0] << 8;
-	return sum;
-}
-
-/* Folds a running sum into 16 bits with end-around carries, not
- * complemented: a non-zero sum never folds to 0, as with Linux's
- * ~csum_fold(). */
-static uint16_t fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* The partial L4 checksum (Linux CHECKSUM_PARTIAL): the folded
  * pseudo-header sum of the IP header at ip (RFC 793/768 for IPv4, RFC
- * 8200 8.1 for IPv6) for an L4 length of l4len. */
+ * 8200 8.1 for IPv6) for an L4 length of l4len (below 65536: a datagram's
+ * segment). */
 static uint16_t pseudo(const uint8_t *ip, uint8_t proto, uint32_t l4len)
 {
-	uint64_t sum = proto + (l4len >> 16) + (l4len & 0xffff);
-
 	if (ip[0] >> 4 == 4)
-		sum = sum16(ip + 12, 8, sum);
-	else
-		sum = sum16(ip + 8, 32, sum);
-	return fold(sum);
+		return csum_fold(
+		    csum_pseudo4(ip + 12, ip + 16, proto, (uint16_t)l4len));
+	return csum_fold(csum_pseudo6(ip + 8, ip + 24, proto, l4len));
 }
 
 /* Sets the IPv4 header checksum of the 20-byte header at ip. */
 static void ip4_csum(uint8_t *ip)
 {
 	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~fold(sum16(ip, IPV4_HDR_LEN, 0)));
+	put16(ip + 10, csum_final(csum_add(0, ip, IPV4_HDR_LEN)));
 }
 
 /* The packet's length per its own IP header; 0 for an IPv6 payload
