@@ -100,6 +100,7 @@ void traffic_conn_start(struct traffic_stats *s, struct traffic_conn *c,
 	c->started_ms = now_ms;
 	c->next_seq = 0;
 	c->floor = 0;
+	c->first_answered = 0;
 	s->connections++;
 }
 
@@ -178,6 +179,7 @@ int traffic_conn_answer(struct traffic_stats *s, struct traffic_conn *c,
 			return h;
 		c->host = h;
 		c->state = TRAFFIC_CONN_ANSWERED;
+		c->first_answered = a->seq;
 		s->hosts[h].connections++;
 		s->hosts[h].lasting++;
 		s->connected++;
@@ -219,7 +221,13 @@ int traffic_conn_expire(struct traffic_stats *s, struct traffic_conn *c,
 			if (now_ms - p->sent_ms < timeout_ms)
 				break;
 			s->dropped++;
-			c->drops_in_row++;
+			/* Drops before the first answered request belong to
+			 * the connect: they end a flow only while it is still
+			 * unanswered (a failed connect), never an answered
+			 * one (a loss). */
+			if (c->state == TRAFFIC_CONN_OPEN ||
+			    c->floor > c->first_answered)
+				c->drops_in_row++;
 		} else {
 			/* Drops in a row are counted in sequence order,
 			 * whatever order the answers came in. */

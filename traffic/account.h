@@ -86,6 +86,7 @@ struct traffic_conn {
 	uint64_t started_ms;	      /* when traffic_conn_start() was called */
 	uint64_t next_seq;	      /* the next request's sequence number */
 	uint64_t floor;		      /* the oldest request not yet resolved */
+	uint64_t first_answered;      /* the first answered request's number */
 	struct traffic_pending *ring; /* window entries, owned */
 	uint32_t window;	      /* a power of two */
 };

@@ -384,6 +384,55 @@ static void test_late_answer_keeps_drops(void **state)
 	traffic_stats_free(&s);
 }
 
+/* A flow whose first requests are dropped and a later one answered (a
+ * path that came up while it was connecting) connected late: the drops
+ * before its first answer do not make it lost once answered. */
+static void test_drops_before_first_answer(void **state)
+{
+	(void)state;
+	struct traffic_stats s;
+	struct traffic_conn c;
+	traffic_stats_init(&s);
+	assert_int_equal(traffic_conn_init(&c, 10), 0);
+
+	traffic_conn_start(&s, &c, 0);
+	traffic_conn_established(&c);
+	uint64_t q[6];
+	for (int i = 0; i < 4; i++)
+		q[i] = send_at(&s, &c, 100 * i);
+	/* q0 expires unanswered while connecting: one drop in a row. */
+	assert_int_equal(traffic_conn_expire(&s, &c, 350, 300), 0);
+	assert_int_equal(c.drops_in_row, 1);
+	answer_ok(&s, &c, "alpha", q[3]);
+	assert_int_equal(s.connected, 1);
+	/* q1 and q2 expire after the answer to q3: still connected. */
+	assert_int_equal(traffic_conn_expire(&s, &c, 1000, 300), 0);
+	assert_int_equal(s.dropped, 3);
+	assert_int_equal(s.lost, 0);
+	assert_int_equal(s.failed_connects, 0);
+	assert_int_equal(c.drops_in_row, 0);
+	/* After the first answer, three drops in a row are a loss. */
+	for (int i = 4; i < 6; i++)
+		q[i] = send_at(&s, &c, 1000 + 100 * i);
+	uint64_t q6 = send_at(&s, &c, 1600);
+	(void)q6;
+	assert_int_equal(traffic_conn_expire(&s, &c, 2000, 300), 1);
+	assert_int_equal(s.lost, 1);
+	assert_int_equal(s.failed_connects, 0);
+
+	/* Unanswered from the start: three in a row are a failed connect. */
+	traffic_conn_start(&s, &c, 3000);
+	traffic_conn_established(&c);
+	for (int i = 0; i < 3; i++)
+		send_at(&s, &c, 3000 + 100 * i);
+	assert_int_equal(traffic_conn_expire(&s, &c, 3600, 300), 1);
+	assert_int_equal(s.failed_connects, 1);
+	assert_int_equal(s.lost, 1);
+
+	traffic_conn_free(&c);
+	traffic_stats_free(&s);
+}
+
 /* Ending before the first answer is a failed connect, not a loss. */
 static void test_failed_connects(void **state)
 {
@@ -562,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_move_is_lost),
 	    cmocka_unit_test(test_drops_end_connection),
 	    cmocka_unit_test(test_late_answer_keeps_drops),
+	    cmocka_unit_test(test_drops_before_first_answer),
 	    cmocka_unit_test(test_failed_connects),
 	    cmocka_unit_test(test_stale_and_window),
 	    cmocka_unit_test(test_corrupt_answers),
