@@ -81,6 +81,7 @@ static void json_counters(struct json *j, const Tun__Counters *c)
 	KU(j, "udpTxPackets", c->udp_tx_packets);
 	KU(j, "udpTxBytes", c->udp_tx_bytes);
 	KU(j, "udpSends", c->udp_sends);
+	KU(j, "udpSendCalls", c->udp_send_calls);
 	KU(j, "udpReceiveBatches", c->udp_receive_batches);
 	KU(j, "mergedSegments", c->merged_segments);
 	KU(j, "mssClamped", c->mss_clamped);
@@ -344,12 +345,12 @@ static void counters(struct buf *out, int *err, const Tun__StatusResponse *r)
 	put(out, err,
 	    "flows %" PRIu64 " of %" PRIu64 ", placed %" PRIu64
 	    ", forgotten %" PRIu64 "\n"
-	    "UDP sends %" PRIu64 ", receive batches %" PRIu64
-	    ", merged segments %" PRIu64 "\n"
+	    "UDP sends %" PRIu64 " in %" PRIu64
+	    " calls, receive batches %" PRIu64 ", merged segments %" PRIu64 "\n"
 	    "MSS clamped %" PRIu64 ", unreachables sent %" PRIu64 "\ndrops:",
 	    c->flows, c->flows_capacity, c->flows_new, c->flows_forgotten,
-	    c->udp_sends, c->udp_receive_batches, c->merged_segments,
-	    c->mss_clamped, c->unreachable_sent);
+	    c->udp_sends, c->udp_send_calls, c->udp_receive_batches,
+	    c->merged_segments, c->mss_clamped, c->unreachable_sent);
 	size_t shown = 0;
 	for (size_t i = 0; i < c->n_drops; i++) {
 		if (!c->drops[i]->value)

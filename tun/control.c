@@ -192,6 +192,7 @@ static void fill_counters(const struct tun_daemon *d, Tun__Counters *o,
 	o->udp_tx_packets = c->udp_tx;
 	o->udp_tx_bytes = c->udp_tx_bytes;
 	o->udp_sends = c->udp_tx_sends;
+	o->udp_send_calls = c->udp_tx_calls;
 	o->udp_receive_batches = c->udp_rx_batches;
 	o->merged_segments = c->tun_tx_merged;
 	o->mss_clamped = c->mss_clamped;

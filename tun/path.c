@@ -1,14 +1,19 @@
 /* The packet loop (docs/tun.md). Two uv_poll callbacks:
  *
  *   strait-tun0 readable: read packets (with their virtio_net_hdr) one by
- *     one, up to a budget; decide (svc.c), translate (nat.c), then write
- *     the packet back to the device (same-node instance) or cut it into
- *     segments (seg.c) and send them to the instance's node with one
- *     sendmsg and UDP_SEGMENT.
+ *     one into an arena, up to a budget; decide (svc.c), translate
+ *     (nat.c), then write the packet back to the device (same-node
+ *     instance) or cut it into segments (seg.c) and queue them for the
+ *     instance's node. When the device has no more (or the arena is full)
+ *     the queue goes out in one sendmmsg: a message per run of equal-size
+ *     datagrams to one node, with UDP_SEGMENT, across packets (a burst of
+ *     1400-byte UDP packets to one node is a few messages, not one send
+ *     each).
  *   the UDP socket readable: recvmmsg a batch of UDP_GRO buffers; check
  *     the sender against the nodes table and each datagram's header; decide
- *     and translate each inner packet in place; join runs of TCP segments
- *     (seg.c) and write each group to the device with one writev.
+ *     and translate each inner packet in place; join runs of a flow's TCP
+ *     segments or UDP datagrams (seg.c) across the batch's buffers and
+ *     write each group to the device with one writev.
  *
  * No allocation per packet: every buffer is allocated once, here.
  */
@@ -45,29 +50,50 @@
 #endif
 
 #define VNET_LEN sizeof(struct virtio_net_hdr)
-#define TUN_BUDGET 64 /* packets per readable callback */
-#define RX_MSGS 8     /* UDP buffers per recvmmsg */
-#define RX_BUF 65536  /* one UDP_GRO buffer */
-#define MAX_SEGS 512  /* of one TSO packet (64 KB / 128 bytes) */
+#define TUN_BUDGET 256 /* packets per readable callback */
+#define RX_MSGS 8      /* UDP buffers per recvmmsg */
+#define RX_BUF 65536   /* one UDP_GRO buffer */
+#define MAX_SEGS 512   /* of one TSO packet (64 KB / 128 bytes) */
 #define SEG_STRIDE TUN_SEG_HDR_MAX
 #define MAX_GROUPS TUN_GRO_MAX_SEGS
-#define MAX_IOV (2 * MAX_SEGS + 2)
+#define READ_MAX (VNET_LEN + 65536)
+/* The send queue: packets read since the last flush stay in the arena
+ * (their segments' payloads point there) until the flush. */
+#define TX_ARENA (512 * 1024)
+#define TX_SEGS 2048 /* queued segments; a packet needs up to MAX_SEGS */
+#define TX_RUNS 256  /* runs of consecutive segments to one node */
+#define TX_IOV (2 * TX_SEGS)
+
+/* Segments [first, first + n) of the queue, all to node. */
+struct tx_run {
+	const struct tun_vnode *node;
+	size_t first, n;
+};
 
 struct tun_path {
 	uv_poll_t tun_poll, udp_poll;
-	uint8_t rbuf[VNET_LEN + 65536];
-	/* sending */
-	uint8_t seg_hdrs[MAX_SEGS * SEG_STRIDE];
-	struct tun_seg segs[MAX_SEGS];
-	struct tun_batch batches[MAX_SEGS];
-	struct iovec iov[MAX_IOV];
+	/* sending: the queue */
+	uint8_t arena[TX_ARENA];
+	size_t arena_used;
+	uint8_t seg_hdrs[TX_SEGS * SEG_STRIDE];
+	struct tun_seg segs[TX_SEGS];
+	size_t nsegs;
+	struct tx_run runs[TX_RUNS];
+	size_t nruns;
+	/* sending: the flush */
+	struct tun_batch batches[TX_SEGS];
+	struct iovec iov[TX_IOV];
+	struct mmsghdr tx_msgs[TX_SEGS];
+	struct sockaddr_storage tx_to[TX_RUNS];
+	char tx_ctl[TX_SEGS][CMSG_SPACE(sizeof(uint16_t))];
+	uint16_t tx_run_of[TX_SEGS]; /* a message's run */
 	/* receiving */
 	uint8_t rx[RX_MSGS][RX_BUF];
 	struct mmsghdr msgs[RX_MSGS];
 	struct iovec rx_iov[RX_MSGS];
 	struct sockaddr_storage rx_from[RX_MSGS];
 	char rx_ctl[RX_MSGS][CMSG_SPACE(sizeof(int))];
-	struct tun_dgram dgrams[TUN_GRO_MAX_SEGS];
+	struct tun_dgram dgrams[RX_MSGS * TUN_GRO_MAX_SEGS];
 	uint8_t coal_hdrs[MAX_GROUPS * TUN_COAL_HDR_MAX];
 	struct tun_group groups[MAX_GROUPS];
 	struct iovec wiov[TUN_GRO_MAX_SEGS + MAX_GROUPS + 2];
@@ -248,64 +274,114 @@ static void send_one_by_one(struct tun_daemon *d, const struct tun_vnode *n,
 	}
 }
 
-static void send_segments(struct tun_daemon *d, const struct tun_vnode *n,
-			  size_t nsegs)
+/* Queues segments [first, first + n) for node: a new run, or the last
+ * one grown when it goes to the same node. */
+static void tx_queue(struct tun_path *t, const struct tun_vnode *node,
+		     size_t first, size_t n)
+{
+	struct tx_run *last = t->nruns ? &t->runs[t->nruns - 1] : NULL;
+	if (last && last->node == node && last->first + last->n == first)
+		last->n += n;
+	else
+		t->runs[t->nruns++] = (struct tx_run){node, first, n};
+	t->nsegs = first + n;
+}
+
+/* Room for one more packet of any size in the queue. */
+static bool tx_room(const struct tun_path *t)
+{
+	return t->arena_used + READ_MAX <= TX_ARENA &&
+	       t->nsegs + MAX_SEGS <= TX_SEGS && t->nruns < TX_RUNS;
+}
+
+/* Message m of the flush: batch bt of the segments, to run r's node. */
+static void tx_message(struct tun_path *t, size_t m, size_t r,
+		       const struct tun_batch *bt, size_t *niov)
+{
+	struct iovec *iov = t->iov + *niov;
+	size_t ni = 0;
+	for (size_t i = bt->first; i < bt->first + bt->n; i++) {
+		iov[ni++] = (struct iovec){t->segs[i].hdr, t->segs[i].hdr_len};
+		if (t->segs[i].payload_len)
+			iov[ni++] = (struct iovec){(void *)t->segs[i].payload,
+						   t->segs[i].payload_len};
+	}
+	*niov += ni;
+	struct msghdr *mh = &t->tx_msgs[m].msg_hdr;
+	*mh = (struct msghdr){
+	    .msg_name = &t->tx_to[r],
+	    .msg_namelen = t->tx_to[r].ss_family == AF_INET
+			       ? sizeof(struct sockaddr_in)
+			       : sizeof(struct sockaddr_in6),
+	    .msg_iov = iov,
+	    .msg_iovlen = ni,
+	};
+	t->tx_run_of[m] = (uint16_t)r;
+	if (bt->n < 2)
+		return;
+	char *ctl = t->tx_ctl[m];
+	memset(ctl, 0, sizeof(t->tx_ctl[m]));
+	mh->msg_control = ctl;
+	mh->msg_controllen = sizeof(t->tx_ctl[m]);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	uint16_t gs = (uint16_t)bt->seg_size;
+	memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
+}
+
+/* Sends the queue: each run cut into UDP_SEGMENT messages (seg.c), all of
+ * them in as few sendmmsg calls as the socket takes. Empties the queue. */
+static void tx_flush(struct tun_daemon *d)
 {
 	struct tun_path *t = d->path;
-	bool v6 = n->addr.ss_family == AF_INET6;
-	int nb = tun_seg_batch(t->segs, nsegs, TUN_UDP_MAX_SEGMENTS,
-			       tun_udp_max_payload(v6), t->batches, MAX_SEGS);
-	if (nb < 0) {
-		d->c.send_errors++;
-		return;
-	}
-	struct sockaddr_storage to;
-	socklen_t tolen = peer_addr(d, &n->addr, &to);
-	for (int b = 0; b < nb; b++) {
-		const struct tun_batch *bt = &t->batches[b];
-		size_t ni = 0;
-		for (size_t i = bt->first; i < bt->first + bt->n; i++) {
-			t->iov[ni++] =
-			    (struct iovec){t->segs[i].hdr, t->segs[i].hdr_len};
-			if (t->segs[i].payload_len)
-				t->iov[ni++] =
-				    (struct iovec){(void *)t->segs[i].payload,
-						   t->segs[i].payload_len};
-		}
-		char ctl[CMSG_SPACE(sizeof(uint16_t))];
-		struct msghdr m = {
-		    .msg_name = &to,
-		    .msg_namelen = tolen,
-		    .msg_iov = t->iov,
-		    .msg_iovlen = ni,
-		};
-		if (bt->n > 1) {
-			memset(ctl, 0, sizeof(ctl));
-			m.msg_control = ctl;
-			m.msg_controllen = sizeof(ctl);
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-			cm->cmsg_level = SOL_UDP;
-			cm->cmsg_type = UDP_SEGMENT;
-			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-			uint16_t gs = (uint16_t)bt->seg_size;
-			memcpy(CMSG_DATA(cm), &gs, sizeof(gs));
-		}
-		if (sendmsg(d->udp_fd, &m, 0) < 0) {
-			/* A segment above the route's MTU (a smaller underlay
-			 * link) refuses UDP_SEGMENT: send each datagram
-			 * alone, which the kernel may fragment. */
-			if (bt->n > 1 && (errno == EINVAL || errno == EMSGSIZE))
-				send_one_by_one(d, n, &to, tolen, bt);
-			else
-				d->c.send_errors++;
-			log_debug("send to node %s: %s", n->name,
-				  strerror(errno));
+	size_t nm = 0, niov = 0;
+	for (size_t r = 0; r < t->nruns; r++) {
+		const struct tx_run *run = &t->runs[r];
+		bool v6 = run->node->addr.ss_family == AF_INET6;
+		struct tun_batch *b = t->batches + nm;
+		int nb = tun_seg_batch(
+		    t->segs + run->first, run->n, TUN_UDP_MAX_SEGMENTS,
+		    tun_udp_max_payload(v6), b, TX_SEGS - nm);
+		if (nb < 0) {
+			d->c.send_errors++;
 			continue;
 		}
-		d->c.udp_tx += bt->n;
-		d->c.udp_tx_bytes += bt->bytes;
-		d->c.udp_tx_sends++;
+		peer_addr(d, &run->node->addr, &t->tx_to[r]);
+		for (int i = 0; i < nb; i++) {
+			b[i].first += run->first;
+			tx_message(t, nm++, r, &b[i], &niov);
+		}
 	}
+	for (size_t i = 0; i < nm;) {
+		int sent =
+		    sendmmsg(d->udp_fd, t->tx_msgs + i, (unsigned)(nm - i), 0);
+		d->c.udp_tx_calls++;
+		if (sent > 0) {
+			for (size_t k = i; k < i + (size_t)sent; k++) {
+				d->c.udp_tx += t->batches[k].n;
+				d->c.udp_tx_bytes += t->batches[k].bytes;
+				d->c.udp_tx_sends++;
+			}
+			i += (size_t)sent;
+			continue;
+		}
+		/* Message i failed. A segment above the route's MTU (a
+		 * smaller underlay link) refuses UDP_SEGMENT: send each
+		 * datagram alone, which the kernel may fragment. */
+		const struct tun_batch *bt = &t->batches[i];
+		struct msghdr *mh = &t->tx_msgs[i].msg_hdr;
+		const struct tun_vnode *n = t->runs[t->tx_run_of[i]].node;
+		if (bt->n > 1 && (errno == EINVAL || errno == EMSGSIZE))
+			send_one_by_one(d, n, mh->msg_name, mh->msg_namelen,
+					bt);
+		else
+			d->c.send_errors++;
+		log_debug("send to node %s: %s", n->name, strerror(errno));
+		i++;
+	}
+	t->nsegs = t->nruns = t->arena_used = 0;
 }
 
 static enum tun_csum csum_mode(const struct tun_gso *g)
@@ -341,48 +417,52 @@ static void clamp(struct tun_daemon *d, const struct pkt *p, uint8_t *pkt,
 		d->c.mss_clamped++;
 }
 
-/* One packet read from the device. */
-static void from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
+/* One packet read from the device. Returns true when its segments were
+ * queued: the packet must then stay where it is until tx_flush(). */
+static bool from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
 		     const struct tun_gso *g)
 {
 	struct pkt p;
 	struct tun_decision dc;
 	if (pkt_parse(pkt, len, &p) < 0) {
 		d->c.bad_packet++;
-		return;
+		return false;
 	}
 	tun_decide_out(d->core, &p, tun_now_ms(d), &dc);
 	switch (dc.action) {
 	case TUN_DROP:
-		return;
+		return false;
 	case TUN_UNREACH:
 		if (!d->synced) { /* the tables are still arriving */
 			d->c.not_ready++;
-			return;
+			return false;
 		}
 		send_unreach(d, &p, pkt, len);
-		return;
+		return false;
 	case TUN_DELIVER:
 		if (translate(d, &dc, pkt, len, csum_mode(g)) == 0)
 			write_packet(d, g, pkt, len);
-		return;
+		return false;
 	case TUN_SEND:
 		break;
 	}
 	if (translate(d, &dc, pkt, len, csum_mode(g)) < 0)
-		return;
+		return false;
 	clamp(d, &p, pkt, len, csum_mode(g));
 	uint8_t shdr[TUN_HDR_LEN];
 	tun_hdr_encode(shdr, dc.reply ? TUN_HDR_F_REPLY : 0, d->trench_tag);
-	int n = tun_seg_split(pkt, len, g, shdr, d->path->seg_hdrs, SEG_STRIDE,
-			      d->path->segs, MAX_SEGS);
+	struct tun_path *t = d->path;
+	int n = tun_seg_split(pkt, len, g, shdr,
+			      t->seg_hdrs + t->nsegs * SEG_STRIDE, SEG_STRIDE,
+			      t->segs + t->nsegs, MAX_SEGS);
 	if (n < 0) {
 		d->c.bad_packet++;
 		log_debug("cannot cut a packet of %zu bytes: %s", len,
 			  strerror(-n));
-		return;
+		return false;
 	}
-	send_segments(d, dc.node, (size_t)n);
+	tx_queue(t, dc.node, t->nsegs, (size_t)n);
+	return true;
 }
 
 static void on_tun(uv_poll_t *h, int status, int events)
@@ -393,23 +473,29 @@ static void on_tun(uv_poll_t *h, int status, int events)
 	if (status < 0)
 		return;
 	for (int i = 0; i < TUN_BUDGET; i++) {
-		ssize_t n = read(d->tun_fd, t->rbuf, sizeof(t->rbuf));
+		if (!tx_room(t))
+			tx_flush(d);
+		uint8_t *buf = t->arena + t->arena_used;
+		ssize_t n = read(d->tun_fd, buf, READ_MAX);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("read %s: %s", d->opt->dev,
 					 strerror(errno));
-			return;
+			break;
 		}
 		if ((size_t)n <= VNET_LEN)
 			continue;
 		struct virtio_net_hdr v;
-		memcpy(&v, t->rbuf, VNET_LEN);
+		memcpy(&v, buf, VNET_LEN);
 		struct tun_gso g;
 		gso_from_vnet(&v, &g);
 		d->c.tun_rx++;
 		d->c.tun_rx_bytes += (size_t)n - VNET_LEN;
-		from_tun(d, t->rbuf + VNET_LEN, (size_t)n - VNET_LEN, &g);
+		if (from_tun(d, buf + VNET_LEN, (size_t)n - VNET_LEN, &g))
+			/* keep it; the next read starts cache-line aligned */
+			t->arena_used += ((size_t)n + 63) & ~(size_t)63;
 	}
+	tx_flush(d);
 }
 
 /* ---- receiving from nodes ---- */
@@ -423,20 +509,21 @@ static void count_decap(struct tun_daemon *d, int err)
 		d->c.bad_packet++;
 }
 
-/* One UDP_GRO buffer from node n. */
-static void from_node(struct tun_daemon *d, const struct tun_vnode *n,
-		      uint8_t *buf, size_t len, uint16_t gro)
+/* One UDP_GRO buffer from node n: its datagrams checked, decided and
+ * translated in place into dgrams[0..k) (a refused one keeps an error, so
+ * that write_groups() skips it). Returns k. */
+static size_t from_node(struct tun_daemon *d, const struct tun_vnode *n,
+			uint8_t *buf, size_t len, uint16_t gro,
+			struct tun_dgram *dgrams, uint64_t now)
 {
-	struct tun_path *t = d->path;
-	int nd = tun_decap_split(buf, len, gro, d->trench_tag, t->dgrams,
+	int nd = tun_decap_split(buf, len, gro, d->trench_tag, dgrams,
 				 TUN_GRO_MAX_SEGS);
 	if (nd < 0) {
 		d->c.bad_packet++;
-		return;
+		return 0;
 	}
-	uint64_t now = tun_now_ms(d);
 	for (int i = 0; i < nd; i++) {
-		struct tun_dgram *dg = &t->dgrams[i];
+		struct tun_dgram *dg = &dgrams[i];
 		if (dg->err) {
 			count_decap(d, dg->err);
 			continue;
@@ -458,14 +545,23 @@ static void from_node(struct tun_daemon *d, const struct tun_vnode *n,
 		tun_decide_in(d->core, &p, reply, n, now, &dc);
 		if (dc.action != TUN_DELIVER ||
 		    translate(d, &dc, pkt, dg->len, mode) < 0)
-			dg->err = TUN_DECAP_MALFORMED; /* skipped below */
+			dg->err = TUN_DECAP_MALFORMED; /* skipped later */
 	}
+	return (size_t)nd;
+}
+
+/* Writes dgrams[0..nd) to strait-tun0, runs of a flow merged (seg.c):
+ * the datagrams of every buffer of one recvmmsg together, so that a run
+ * cut across two UDP_GRO buffers is still one write. */
+static void write_groups(struct tun_daemon *d, size_t nd)
+{
+	struct tun_path *t = d->path;
 	size_t done = 0;
-	while (done < (size_t)nd) {
+	while (done < nd) {
 		size_t used = 0;
-		int ng = tun_coalesce(t->dgrams + done, (size_t)nd - done,
-				      &used, t->coal_hdrs, TUN_COAL_HDR_MAX,
-				      t->groups, MAX_GROUPS, t->wiov,
+		int ng = tun_coalesce(t->dgrams + done, nd - done, &used,
+				      t->coal_hdrs, TUN_COAL_HDR_MAX, t->groups,
+				      MAX_GROUPS, t->wiov,
 				      sizeof(t->wiov) / sizeof(t->wiov[0]));
 		if (ng < 0 || used == 0)
 			break;
@@ -508,6 +604,8 @@ static void on_udp(uv_poll_t *h, int status, int events)
 	}
 	d->c.udp_rx_batches++;
 	const struct tun_view *view = tun_core_view(d->core);
+	uint64_t now = tun_now_ms(d);
+	size_t nd = 0;
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &t->msgs[i].msg_hdr;
 		uint16_t gro = 0;
@@ -530,8 +628,10 @@ static void on_udp(uv_poll_t *h, int status, int events)
 				d->c.not_ready++;
 			continue;
 		}
-		from_node(d, from, t->rx[i], t->msgs[i].msg_len, gro);
+		nd += from_node(d, from, t->rx[i], t->msgs[i].msg_len, gro,
+				t->dgrams + nd, now);
 	}
+	write_groups(d, nd);
 }
 
 /* ---- start, stop ---- */

@@ -72,8 +72,11 @@ void tun_stats_collect(struct buf *out, void *data)
 			       (double)drops[i].value);
 	}
 	one(out, "strait_tun_udp_sends_total", "counter",
-	    "sendmsg calls (each up to 64 datagrams with UDP_SEGMENT)",
+	    "messages sent (each up to 64 datagrams with UDP_SEGMENT)",
 	    (double)c->udp_tx_sends);
+	one(out, "strait_tun_udp_send_calls_total", "counter",
+	    "sendmmsg calls (each any number of messages, to any nodes)",
+	    (double)c->udp_tx_calls);
 	one(out, "strait_tun_udp_receive_batches_total", "counter",
 	    "recvmmsg calls that returned datagrams",
 	    (double)c->udp_rx_batches);

@@ -53,7 +53,7 @@ struct tun_options {
 struct tun_counters {
 	uint64_t tun_rx, tun_rx_bytes, tun_tx, tun_tx_bytes;
 	uint64_t udp_rx, udp_rx_bytes, udp_tx, udp_tx_bytes;
-	uint64_t udp_rx_batches, udp_tx_sends, tun_tx_merged;
+	uint64_t udp_rx_batches, udp_tx_sends, udp_tx_calls, tun_tx_merged;
 	uint64_t bad_header, unknown_sender, bad_packet, send_errors;
 	uint64_t unreach_sent, mss_clamped;
 	uint64_t not_ready; /* to a service prefix before the tables came */

@@ -125,6 +125,7 @@ static void full(struct answer *a)
 	a->c.udp_tx_packets = 2;
 	a->c.udp_tx_bytes = 200;
 	a->c.udp_sends = 2;
+	a->c.udp_send_calls = 1;
 	a->c.udp_receive_batches = 3;
 	a->c.merged_segments = 0;
 	a->c.mss_clamped = 1;
@@ -184,7 +185,7 @@ static void test_text(void **state)
 	    "  received over UDP       3        300\n"
 	    "  sent over UDP           2        200\n"
 	    "flows 3 of 262144, placed 1, forgotten 0\n"
-	    "UDP sends 2, receive batches 3, merged segments 0\n"
+	    "UDP sends 2 in 1 calls, receive batches 3, merged segments 0\n"
 	    "MSS clamped 1, unreachables sent 2\n"
 	    "drops: no_instance 2, not_ready 1\n");
 	buf_free(&out);
@@ -201,26 +202,27 @@ static void test_empty(void **state)
 	struct buf out = {0};
 	assert_int_equal(ctl_tun_status_text(&out, &r), 0);
 	assert_string_equal(
-	    buf_str(&out), "node -, trench -: - mtu 0, underlay - port 0\n"
-			   "service prefixes: none\n"
-			   "NSP NOT connected; NOT registered; tables NOT "
-			   "ready (waiting for NSP)\n"
-			   "\n"
-			   "no services\n"
-			   "\n"
-			   "no instances\n"
-			   "\n"
-			   "no nodes\n"
-			   "\n"
-			   "traffic:             PACKETS  BYTES\n"
-			   "  read from -        0        0\n"
-			   "  written to -       0        0\n"
-			   "  received over UDP  0        0\n"
-			   "  sent over UDP      0        0\n"
-			   "flows 0 of 0, placed 0, forgotten 0\n"
-			   "UDP sends 0, receive batches 0, merged segments 0\n"
-			   "MSS clamped 0, unreachables sent 0\n"
-			   "drops: none\n");
+	    buf_str(&out),
+	    "node -, trench -: - mtu 0, underlay - port 0\n"
+	    "service prefixes: none\n"
+	    "NSP NOT connected; NOT registered; tables NOT "
+	    "ready (waiting for NSP)\n"
+	    "\n"
+	    "no services\n"
+	    "\n"
+	    "no instances\n"
+	    "\n"
+	    "no nodes\n"
+	    "\n"
+	    "traffic:             PACKETS  BYTES\n"
+	    "  read from -        0        0\n"
+	    "  written to -       0        0\n"
+	    "  received over UDP  0        0\n"
+	    "  sent over UDP      0        0\n"
+	    "flows 0 of 0, placed 0, forgotten 0\n"
+	    "UDP sends 0 in 0 calls, receive batches 0, merged segments 0\n"
+	    "MSS clamped 0, unreachables sent 0\n"
+	    "drops: none\n");
 	buf_reset(&out);
 	assert_int_equal(ctl_tun_status_json(&out, &r), 0);
 	assert_string_equal(buf_str(&out), "{\n"
@@ -246,6 +248,7 @@ static void test_empty(void **state)
 					   "    \"udpTxPackets\": 0,\n"
 					   "    \"udpTxBytes\": 0,\n"
 					   "    \"udpSends\": 0,\n"
+					   "    \"udpSendCalls\": 0,\n"
 					   "    \"udpReceiveBatches\": 0,\n"
 					   "    \"mergedSegments\": 0,\n"
 					   "    \"mssClamped\": 0,\n"
@@ -338,6 +341,7 @@ static void test_json(void **state)
 			    "    \"udpTxPackets\": 2,\n"
 			    "    \"udpTxBytes\": 200,\n"
 			    "    \"udpSends\": 2,\n"
+			    "    \"udpSendCalls\": 1,\n"
 			    "    \"udpReceiveBatches\": 3,\n"
 			    "    \"mergedSegments\": 0,\n"
 			    "    \"mssClamped\": 1,\n"
