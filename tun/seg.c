@@ -365,14 +365,16 @@ int tun_decap_split(const uint8_t *buf, size_t len, uint16_t gro_size,
 	return (int)n;
 }
 
-/* A TCP segment that may join a run, read from a datagram. */
+/* A TCP segment or UDP datagram that may join a run, read from a
+ * datagram. */
 struct tseg {
 	const uint8_t *ip;
-	const uint8_t *tcp;
-	size_t hl;  /* IP + TCP header bytes */
-	size_t pay; /* payload bytes */
-	uint32_t seq;
-	uint8_t flags;
+	const uint8_t *tcp; /* the L4 header, TCP or UDP */
+	uint8_t proto;
+	size_t hl;     /* IP + L4 header bytes */
+	size_t pay;    /* payload bytes */
+	uint32_t seq;  /* TCP */
+	uint8_t flags; /* TCP */
 };
 
 /* Reads d as a run candidate (seg.h lists the conditions that concern one
@@ -385,22 +387,32 @@ static bool candidate(const struct tun_dgram *d, struct tseg *s)
 	if (d->err || !(d->flags & TUN_HDR_F_CSUM) || len < IPV4_HDR_LEN)
 		return false;
 	if (ip[0] == 0x45) {
-		if (ip[9] != IPPROTO_TCP || get16(ip + 2) != len ||
-		    (get16(ip + 6) & ~IPV4_DF))
+		if (get16(ip + 2) != len || (get16(ip + 6) & ~IPV4_DF))
 			return false;
+		s->proto = ip[9];
 		l4off = IPV4_HDR_LEN;
 	} else if (ip[0] >> 4 == 6) {
-		if (len < IPV6_HDR_LEN || ip[6] != IPPROTO_TCP ||
+		if (len < IPV6_HDR_LEN ||
 		    (size_t)IPV6_HDR_LEN + get16(ip + 4) != len)
 			return false;
+		s->proto = ip[6];
 		l4off = IPV6_HDR_LEN;
 	} else {
 		return false;
 	}
-	if (len - l4off < TCP_HDR_MIN)
-		return false;
 	s->ip = ip;
 	s->tcp = ip + l4off;
+	if (s->proto == IPPROTO_UDP) {
+		s->hl = l4off + UDP_HDR_LEN;
+		if (s->hl >= len || get16(s->tcp + 4) != len - l4off)
+			return false;
+		s->pay = len - s->hl;
+		s->seq = 0;
+		s->flags = 0;
+		return true;
+	}
+	if (s->proto != IPPROTO_TCP || len - l4off < TCP_HDR_MIN)
+		return false;
 	s->hl = l4off + (size_t)(s->tcp[12] >> 4) * 4;
 	if (s->hl < l4off + TCP_HDR_MIN || s->hl >= len)
 		return false;
@@ -410,14 +422,14 @@ static bool candidate(const struct tun_dgram *d, struct tseg *s)
 	return s->flags == TCP_ACK || s->flags == (TCP_ACK | TCP_PSH);
 }
 
-/* Whether b belongs to a's flow and could have come from one TSO packet
- * with it: every header byte equal but the lengths, IPv4 identification
- * and checksums, sequence number and flags. */
+/* Whether b belongs to a's flow and could have come from one TSO or USO
+ * packet with it: every header byte equal but the lengths, IPv4
+ * identification and checksums, sequence number and flags. */
 static bool same_flow(const struct tseg *a, const struct tseg *b)
 {
 	const uint8_t *x = a->ip, *y = b->ip;
 
-	if (a->hl != b->hl || x[0] != y[0])
+	if (a->hl != b->hl || x[0] != y[0] || a->proto != b->proto)
 		return false;
 	if (x[0] >> 4 == 4) {
 		if (x[1] != y[1] || memcmp(x + 6, y + 6, 4) ||
@@ -429,6 +441,8 @@ static bool same_flow(const struct tseg *a, const struct tseg *b)
 	}
 	x = a->tcp;
 	y = b->tcp;
+	if (a->proto == IPPROTO_UDP)
+		return !memcmp(x, y, 4); /* the ports */
 	return !memcmp(x, y, 4) && !memcmp(x + 8, y + 8, 5) &&
 	       !memcmp(x + 14, y + 14, 2) &&
 	       !memcmp(x + 18, y + 18, a->hl - (size_t)(a->tcp - a->ip) - 18);
@@ -440,24 +454,35 @@ static struct tun_gso merge(const struct tseg *first, const struct tseg *last,
 			    size_t pay, uint8_t *h)
 {
 	size_t l4off = (size_t)(first->tcp - first->ip);
-	uint8_t *tcp = h + l4off;
+	uint8_t *l4 = h + l4off;
+	uint32_t l4len = (uint32_t)(first->hl - l4off + pay);
+	bool udp = first->proto == IPPROTO_UDP;
 
 	memcpy(h, first->ip, first->hl);
 	if (l4off == IPV4_HDR_LEN) {
 		put16(h + 2, (uint32_t)(first->hl + pay));
 		ip4_csum(h);
 	} else {
-		put16(h + 4, (uint32_t)(first->hl - IPV6_HDR_LEN + pay));
+		put16(h + 4, l4len);
 	}
-	tcp[13] = last->flags;
-	put16(tcp + TCP_CSUM_OFF,
-	      pseudo(h, IPPROTO_TCP, (uint32_t)(first->hl - l4off + pay)));
+	/* The checksum field holds the pseudo-header sum of the merged
+	 * packet's length; the kernel adjusts it per segment, as it does
+	 * for its own TSO/USO packets. */
+	if (udp) {
+		put16(l4 + 4, l4len);
+		put16(l4 + UDP_CSUM_OFF, pseudo(h, IPPROTO_UDP, l4len));
+	} else {
+		l4[13] = last->flags;
+		put16(l4 + TCP_CSUM_OFF, pseudo(h, IPPROTO_TCP, l4len));
+	}
 	return (struct tun_gso){
-	    .type = l4off == IPV4_HDR_LEN ? TUN_GSO_TCPV4 : TUN_GSO_TCPV6,
+	    .type = udp			    ? TUN_GSO_UDP_L4
+		    : l4off == IPV4_HDR_LEN ? TUN_GSO_TCPV4
+					    : TUN_GSO_TCPV6,
 	    .needs_csum = true,
 	    .size = (uint16_t)first->pay,
 	    .csum_start = (uint16_t)l4off,
-	    .csum_offset = TCP_CSUM_OFF,
+	    .csum_offset = udp ? UDP_CSUM_OFF : TCP_CSUM_OFF,
 	    .hdr_len = (uint16_t)first->hl,
 	};
 }
@@ -502,11 +527,14 @@ int tun_coalesce(const struct tun_dgram *in, size_t n, size_t *used,
 			/* Room for the vnet slot, the header and m + 1
 			 * payloads: max_iov - io >= m + 3. */
 			while (k + m < n && max_iov - io >= m + 3 &&
+			       (first.proto == IPPROTO_TCP ||
+				m < TUN_GRO_MAX_SEGS) &&
 			       prev.pay == first.pay &&
 			       !(prev.flags & TCP_PSH) &&
 			       candidate(&in[k + m], &s) &&
 			       same_flow(&first, &s) &&
-			       s.seq == prev.seq + (uint32_t)prev.pay &&
+			       (s.proto == IPPROTO_UDP ||
+				s.seq == prev.seq + (uint32_t)prev.pay) &&
 			       s.pay <= first.pay &&
 			       first.hl + pay + s.pay <= IP_MAX_LEN) {
 				pay += s.pay;

@@ -225,9 +225,10 @@ int tun_decap_split(const uint8_t *buf, size_t len, uint16_t gro_size,
  * the range's iovecs after the first. The group took the input datagrams
  * [first, first + n), all of them.
  *
- * gso: for a merged run type TUN_GSO_TCPV4/6, size the first segment's
- * payload, csum_start the L4 offset, csum_offset 16, hdr_len the merged
- * header's length, needs_csum. For a single packet type TUN_GSO_NONE,
+ * gso: for a merged run type TUN_GSO_TCPV4/6 (TCP) or TUN_GSO_UDP_L4
+ * (UDP), size the first segment's payload, csum_start the L4 offset,
+ * csum_offset 16 (TCP) or 6 (UDP), hdr_len the merged header's length,
+ * needs_csum. For a single packet type TUN_GSO_NONE,
  * and with flag C needs_csum with csum_start, csum_offset and hdr_len of
  * its TCP or UDP header (those tun_decap_split() let through with C); a
  * single packet without C has needs_csum false and the rest 0. */
@@ -257,7 +258,14 @@ struct tun_group {
  * - every payload of the first's size (at least 1 byte) but the last,
  *   which may be shorter;
  * - at most 65535 bytes of IP length in all (IPv6 included);
- * and the iovec array has room for them. Other packets, and runs of one,
+ * and the iovec array has room for them. Consecutive UDP datagrams join
+ * the same way, as one USO packet (TUN_GSO_UDP_L4), under the same rules
+ * where they apply (flag C, no options or extension headers, not a
+ * fragment, IP fields and ports equal, payload sizes, limits), the UDP
+ * length the bytes present, at most TUN_GRO_MAX_SEGS (64) of them, the
+ * kernel's limit for one USO packet; the kernel cuts the packet again at the same
+ * boundaries, so every datagram arrives as it was sent. Other packets,
+ * and runs of one,
  * are single groups, unchanged. The IPv4 identification of a merged packet
  * is its first segment's (the kernel's TSO numbers the segments from it
  * again), its flags those of its last segment (ACK, PSH).

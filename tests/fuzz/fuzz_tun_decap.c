@@ -13,9 +13,9 @@
  *   group's length is the sum of its iovecs and, for a merged run, the IP
  *   length its header states; a partial single packet gets its checksum's
  *   place;
- * - a merged run, cut again by tun_seg_split() with the gso it came with,
- *   gives back its segments: the same headers but for the IPv4
- *   identification and the checksums, the same payloads.
+ * - a merged run (TCP: TSO, UDP: USO), cut again by tun_seg_split() with
+ *   the gso it came with, gives back its segments: the same headers but
+ *   for the IPv4 identification and the checksums, the same payloads.
  *
  * Seeds (tests/fuzz/seeds/tun_decap/) are GRO buffers of TSO packets cut
  * by tun_seg_split() (IPv4 and IPv6, TCP and UDP), a plain datagram, and
@@ -94,7 +94,7 @@ static void resplit(const struct tun_group *g, const struct iovec *iov,
 	if (n != (int)g->n)
 		__builtin_trap();
 	size_t hl = g->gso.hdr_len, l4 = g->gso.csum_start;
-	bool v4 = g->gso.type == TUN_GSO_TCPV4;
+	bool v4 = pkt[0] >> 4 == 4, udp = g->gso.type == TUN_GSO_UDP_L4;
 	for (int i = 0; i < n; i++) {
 		const uint8_t *h = segs[i].hdr + TUN_HDR_LEN;
 		const uint8_t *o = d[g->first + i].pkt;
@@ -109,8 +109,10 @@ static void resplit(const struct tun_group *g, const struct iovec *iov,
 			     memcmp(h + 12, o + 12, 8)
 		       : memcmp(h, o, 40))
 			__builtin_trap();
-		if (memcmp(h + l4, o + l4, 16) ||
-		    memcmp(h + l4 + 18, o + l4 + 18, hl - l4 - 18))
+		/* UDP: ports and length; TCP: all but the checksum. */
+		if (udp ? memcmp(h + l4, o + l4, 6)
+			: memcmp(h + l4, o + l4, 16) ||
+			      memcmp(h + l4 + 18, o + l4 + 18, hl - l4 - 18))
 			__builtin_trap();
 	}
 }
@@ -166,7 +168,9 @@ static void check_groups(const uint8_t *buf, size_t len,
 			if (iplen != x->len || x->len > 65535 ||
 			    x->gso.hdr_len != hl || !x->gso.needs_csum ||
 			    x->gso.size != f->len - hl ||
-			    x->gso.csum_offset != 16)
+			    x->gso.csum_offset !=
+				(x->gso.type == TUN_GSO_UDP_L4 ? 6 : 16) ||
+			    (x->gso.type == TUN_GSO_UDP_L4 && x->n > MAXG))
 				__builtin_trap();
 			for (size_t j = 0; j < x->n; j++) {
 				size_t pay = iov[io + 2 + j].iov_len;

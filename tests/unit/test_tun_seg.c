@@ -243,6 +243,15 @@ static struct spec tcp6_spec(void)
 	return s;
 }
 
+/* s as UDP: the same addresses and fields, no TCP options. */
+static struct spec udp_of(struct spec s)
+{
+	s.proto = IPPROTO_UDP;
+	s.opt = NULL;
+	s.optlen = 0;
+	return s;
+}
+
 static void strait(uint8_t *h, uint8_t flags)
 {
 	h[0] = 1;
@@ -463,17 +472,11 @@ static void test_split_tcp6(void **state)
 static void test_split_udp(void **state)
 {
 	(void)state;
-	struct spec s = tcp4;
+	struct spec s = udp_of(tcp4);
 
-	s.proto = IPPROTO_UDP;
-	s.opt = NULL;
-	s.optlen = 0;
 	split_and_check(&s, 5 * 1400 + 7, 1400, 0);
 	split_and_check(&s, 1400, 1400, 0);
-	s = tcp6_spec();
-	s.proto = IPPROTO_UDP;
-	s.opt = NULL;
-	s.optlen = 0;
+	s = udp_of(tcp6_spec());
 	split_and_check(&s, 30000, 1232, TUN_HDR_F_REPLY);
 }
 
@@ -837,7 +840,8 @@ static void roundtrip(const struct spec *s, size_t plen, uint16_t size)
 	assert_true(groups[0].gso.needs_csum);
 	assert_int_equal(groups[0].gso.size, size);
 	assert_int_equal(groups[0].gso.csum_start, gso.csum_start);
-	assert_int_equal(groups[0].gso.csum_offset, 16);
+	assert_int_equal(groups[0].gso.csum_offset,
+			 s->proto == IPPROTO_UDP ? 6 : 16);
 	assert_int_equal(groups[0].gso.hdr_len, segs[0].hdr_len - 8);
 }
 
@@ -857,6 +861,11 @@ static void test_roundtrip(void **state)
 	s.flags = F_ACK;
 	roundtrip(&s, 65535 - 84, 1384); /* IP length 65535 */
 	roundtrip(&s, 2 * 1300 + 1, 1300);
+	/* USO: a UDP packet cut into datagrams comes back whole. */
+	s = udp_of(tcp4);
+	roundtrip(&s, 5 * 1400 + 7, 1400);
+	s = udp_of(tcp6_spec());
+	roundtrip(&s, 40 * 1232, 1232);
 }
 
 /* ---- coalesce: runs broken one condition at a time ---- */
@@ -894,13 +903,16 @@ static void flow_segs(const struct spec *s, int n, size_t plen_last)
 }
 
 /* The merged packet of dg[first..first + m), made independently: the
- * first's headers with the lengths, IPv4 checksum, the last's flags and
- * the partial checksum of the whole. */
+ * first's headers with the lengths, IPv4 checksum, the last's flags (TCP)
+ * and the partial checksum of the whole. */
 static size_t ref_merge(size_t first, size_t m, uint8_t *out)
 {
 	const uint8_t *a = dg[first].pkt, *z = dg[first + m - 1].pkt;
 	bool v6 = a[0] >> 4 == 6;
-	size_t iph = v6 ? 40 : 20, hl = iph + (a[iph + 12] >> 4) * 4;
+	size_t iph = v6 ? 40 : 20;
+	uint8_t proto = a[v6 ? 6 : 9];
+	bool udp = proto == IPPROTO_UDP;
+	size_t hl = iph + (udp ? 8 : (a[iph + 12] >> 4) * 4);
 	size_t len = hl;
 
 	memcpy(out, a, hl);
@@ -915,20 +927,24 @@ static size_t ref_merge(size_t first, size_t m, uint8_t *out)
 		wr16(out + 10, 0);
 		wr16(out + 10, (uint16_t)~ref_fold(ref_sum(out, 20, 0)));
 	}
-	out[iph + 13] = z[iph + 13];
+	size_t l4len = len - iph;
+	if (udp)
+		wr16(out + iph + 4, l4len);
+	else
+		out[iph + 13] = z[iph + 13];
 	/* Partial checksum: pseudo-header sum for the whole L4 length. */
 	uint8_t ph[40] = {0};
-	size_t l4len = len - iph;
 	if (v6) {
 		memcpy(ph, out + 8, 32);
 		wr32(ph + 32, (uint32_t)l4len);
-		ph[39] = IPPROTO_TCP;
+		ph[39] = proto;
 	} else {
 		memcpy(ph, out + 12, 8);
-		ph[9] = IPPROTO_TCP;
+		ph[9] = proto;
 		wr16(ph + 10, l4len);
 	}
-	wr16(out + iph + 16, ref_fold(ref_sum(ph, v6 ? 40 : 12, 0)));
+	wr16(out + iph + (udp ? 6 : 16),
+	     ref_fold(ref_sum(ph, v6 ? 40 : 12, 0)));
 	return len;
 }
 
@@ -992,6 +1008,50 @@ static void test_coalesce_base(void **state)
 	flow_segs(&s, 4, 999);
 	RUNS(4, 4);
 	expect_runs(0, NULL, 0);
+}
+
+/* Datagrams of one UDP flow (a 1400-byte packet stream, no GSO on the
+ * sender) become one USO packet the kernel cuts again at the same
+ * boundaries; another flow, a larger datagram after a smaller one, a
+ * full checksum or the segment limit end the run. */
+static void test_coalesce_udp(void **state)
+{
+	(void)state;
+	struct spec s = udp_of(tcp4), o;
+
+	flow_segs_sz(&s, 6, 1400, 1400);
+	RUNS(6, 6);
+	assert_int_equal(groups[0].gso.type, TUN_GSO_UDP_L4);
+	assert_int_equal(groups[0].gso.csum_offset, 6);
+	assert_int_equal(groups[0].gso.hdr_len, 28);
+	assert_int_equal(groups[0].gso.size, 1400);
+	flow_segs_sz(&s, 6, 1400, 3); /* a shorter last */
+	RUNS(6, 6);
+	/* Another port in the middle: three runs. */
+	flow_segs_sz(&s, 6, 1400, 1400);
+	o = s;
+	o.sport++;
+	seg_at(&dg[2], 2, &o, 0, 1400);
+	RUNS(6, 2, 1, 3);
+	/* A larger datagram after a smaller one starts a new run. */
+	flow_segs_sz(&s, 4, 1000, 1000);
+	seg_at(&dg[1], 1, &s, 0, 900);
+	RUNS(4, 2, 2);
+	/* A datagram with its checksum complete (no flag C) stands alone. */
+	flow_segs_sz(&s, 3, 1000, 1000);
+	o = s;
+	o.partial = false;
+	seg_at(&dg[1], 1, &o, 0, 1000);
+	RUNS(3, 1, 1, 1);
+	/* At most 64 datagrams in one packet. */
+	flow_segs_sz(&s, 70, 100, 100);
+	RUNS(70, 64, 6);
+	/* IPv6. */
+	s = udp_of(tcp6_spec());
+	flow_segs_sz(&s, 5, 1232, 17);
+	RUNS(5, 5);
+	assert_int_equal(groups[0].gso.type, TUN_GSO_UDP_L4);
+	assert_int_equal(groups[0].gso.hdr_len, 48);
 }
 
 static void test_coalesce_breaks(void **state)
@@ -1191,11 +1251,6 @@ static void test_coalesce_shape(void **state)
 	dg[0].err = TUN_DECAP_TAG;
 	dg[2].err = TUN_DECAP_LENGTH;
 	RUNS(5, 1, 2);
-	/* UDP is never merged. */
-	struct spec u = tcp4;
-	u.proto = IPPROTO_UDP;
-	flow_segs(&u, 2, 1000);
-	RUNS(2, 1, 1);
 }
 
 /* A run stops where its IP length would pass 65535, and where the
@@ -1431,6 +1486,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_split),
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_coalesce_base),
+	    cmocka_unit_test(test_coalesce_udp),
 	    cmocka_unit_test(test_coalesce_breaks),
 	    cmocka_unit_test(test_coalesce_fields),
 	    cmocka_unit_test(test_coalesce_shape),
