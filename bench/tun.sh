@@ -36,9 +36,9 @@
 # (strait-tun >= 60% of VXLAN, TCP single stream) is met, an ASCII chart,
 # strait-tun's own counters over its first single-stream run, its 4-stream
 # run and its last UDP run (TSO reads, datagrams per sendmsg with
-# UDP_SEGMENT, segments per merged write after UDP_GRO), and the scheduler's
-# account of both strait-tuns over the first single-stream run (time on a
-# CPU, time runnable but waiting for one). Then, when perf works
+# UDP_SEGMENT, segments per merged write after UDP_GRO), and how busy the
+# machine's CPUs were over the first single-stream run (/proc/stat: whether
+# a CPU was left for more threads). Then, when perf works
 # (TUN_BENCH_PROFILE=0 skips it), one more single-stream run through
 # strait-tun under `perf record -g` and `perf stat` on both strait-tuns:
 # CPU used, system calls, where the samples fall by system call (and how
@@ -207,17 +207,13 @@ delta() { # J COUNTER
 	local -n x0=$D0 x1=$D1
 	echo $((${x1[$1,$2]:-0} - ${x0[$1,$2]:-0}))
 }
-# The scheduler's account of both strait-tuns (every thread): ns on a CPU,
-# ns runnable but waiting for one, times scheduled in; "J on wait runs"
-# per node, one line each.
-sched_all() {
-	local j
-	for j in 1 2; do
-		echo "$j $(cat /proc/"${TUNNEL_TUN[$j]}"/task/*/schedstat 2>/dev/null |
-			awk '{ a += $1; b += $2; c += $3 } END { printf "%d %d %d", a, b, c }')"
-	done
-}
-S0="" S1=""
+# The machine's CPU time so far (/proc/stat's cpu line, in ticks): user
+# nice system idle iowait irq softirq steal. (Not per process: in this VM
+# a task's own accounting, /proc/PID/stat and schedstat, does not advance
+# while it runs -- a busy loop shows 0 ms in 4 s -- so each strait-tun's
+# CPU comes from perf stat, in the profile.)
+cpu_all() { awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8, $9; exit }' /proc/stat; }
+C0="" C1=""
 div() { awk -v x="$1" -v y="$2" -v d="${3:-1}" 'BEGIN { if (y > 0) printf "%.*f", d, x / y; else printf "-" }'; }
 
 # ---- measuring ----------------------------------------------------------
@@ -268,14 +264,14 @@ tcp1_round() { # PATH ROUND
 	local m=$1 f=$WORK/$1.tcp1.$2.json
 	use_path "$m"
 	say "($m) TCP 1 stream, ${secs}s, round $2 of $rounds"
-	[ "$m$2" != a1 ] || { snap A0; S0=$(sched_all); }
+	[ "$m$2" != a1 ] || { snap A0; C0=$(cpu_all); }
 	legs_before
 	if iperf "$f" "$(dst_of "$m")" -t "$secs"; then
 		T1[$m]="${T1[$m]:-} $(gbps "$f")"
 		RETR[$m]="${RETR[$m]:-} $(jq '.end.sum_sent.retransmits // 0' "$f")"
 	fi
 	legs_check "$m"
-	[ "$m$2" != a1 ] || { snap A1; S1=$(sched_all); }
+	[ "$m$2" != a1 ] || { snap A1; C1=$(cpu_all); }
 }
 
 measure() { # PATH: every row but the single stream
@@ -555,13 +551,15 @@ print_counters() { # TITLE
 }
 D0=A0 D1=A1
 print_counters "TCP 1-stream (round 1)"
-if [ -n "$S0" ] && [ -n "$S1" ]; then
-	echo "  scheduler (/proc/PID/task/*/schedstat) over that run, ${secs}s:"
-	join <(echo "$S0") <(echo "$S1") | while read -r j a0 b0 c0 a1 b1 c1; do
-		awk -v j="$j" -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v c=$((c1 - c0)) -v t="$secs" 'BEGIN {
-			printf "    n%s strait-tun: on a CPU %.0f ms (%.0f%% of one), runnable but waiting for a CPU %.0f ms, scheduled in %d times (%.1f us wait each)\n",
-				j, a / 1e6, 100 * a / 1e9 / t, b / 1e6, c, c ? b / c / 1e3 : 0 }'
-	done
+if [ -n "$C0" ] && [ -n "$C1" ]; then
+	# Whether a CPU was left for more threads: the whole machine.
+	read -r -a c0 <<<"$C0"
+	read -r -a c1 <<<"$C1"
+	awk -v n="$(nproc)" -v us=$((c1[0] + c1[1] - c0[0] - c0[1])) -v sy=$((c1[2] - c0[2])) \
+		-v id=$((c1[3] + c1[4] - c0[3] - c0[4])) -v si=$((c1[5] + c1[6] - c0[5] - c0[6])) \
+		-v st=$((c1[7] - c0[7])) 'BEGIN { t = us + sy + id + si + st; if (t > 0)
+		printf "  the machine (%d CPUs, /proc/stat) over that run: busy %.0f%% (user %.0f%%, system %.0f%%, irq+softirq %.0f%%, steal %.0f%%), idle %.0f%%\n",
+			n, 100 * (t - id) / t, 100 * us / t, 100 * sy / t, 100 * si / t, 100 * st / t, 100 * id / t }'
 fi
 D0=F0 D1=F1
 print_counters "TCP 4-stream"
