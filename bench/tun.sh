@@ -220,6 +220,8 @@ div() { awk -v x="$1" -v y="$2" -v d="${3:-1}" 'BEGIN { if (y > 0) printf "%.*f"
 declare -A R    # R[path,row] = figure
 declare -A T1   # T1[path] = the single-stream figures of every round
 declare -A RETR # RETR[path] = their TCP retransmits
+declare -A RTT  # RTT[path] = the sender's mean RTT of each round, µs
+declare -A CWND # CWND[path] = the sender's largest cwnd of each round, KB
 declare -A RETR4 # RETR4[path] = the 4-stream run's
 declare -A NOTE # NOTE[path] = how UDP's rate was found
 declare -A SENDER_BOUND # [path]=1: UDP's unpaced probe lost nothing
@@ -269,6 +271,8 @@ tcp1_round() { # PATH ROUND
 	if iperf "$f" "$(dst_of "$m")" -t "$secs"; then
 		T1[$m]="${T1[$m]:-} $(gbps "$f")"
 		RETR[$m]="${RETR[$m]:-} $(jq '.end.sum_sent.retransmits // 0' "$f")"
+		RTT[$m]="${RTT[$m]:-} $(jq '.end.streams[0].sender.mean_rtt // 0' "$f")"
+		CWND[$m]="${CWND[$m]:-} $(jq '(.end.streams[0].sender.max_snd_cwnd // 0) / 1024 | floor' "$f")"
 	fi
 	legs_check "$m"
 	[ "$m$2" != a1 ] || { snap A1; C1=$(cpu_all); }
@@ -488,7 +492,7 @@ done
 echo
 for m in "${PATHS[@]}"; do
 	echo "TCP 1 stream ($m), each round, Gbit/s:$(for x in ${T1[$m]:-}; do printf ' %5.2f' "$x"; done);" \
-		"retransmits:${RETR[$m]:-}"
+		"retransmits:${RETR[$m]:-}; mean RTT µs:${RTT[$m]:-}; largest cwnd KB:${CWND[$m]:-}"
 done
 echo "TCP 4 streams, retransmits: (a) ${RETR4[a]:--} (b) ${RETR4[b]:--} (c) ${RETR4[c]:--}"
 g=$(val a tcp1) v=$(val b tcp1)
