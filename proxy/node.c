@@ -11,17 +11,16 @@
 #include "announce.h"
 #include "errtext.h"
 #include "log.h"
+#include "sysctl.h"
 #include "netns.h"
 #include "proxy.h"
 #include "rtnl.h"
 
 static void sysctl(const char *path, const char *value)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, value, strlen(value)) < 0)
-		log_warn("cannot set %s to %s: %s", path, value, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	char err[256];
+	if (sysctl_write(path, value, err, sizeof(err)) < 0)
+		log_warn("cannot set %s to %s: %s", path, value, err);
 }
 
 int proxy_node_init(struct proxy *p, char *err, size_t len)
@@ -129,13 +128,14 @@ static void check_linked(struct proxy *p, struct proxy_att *a, bool *changed)
 	*changed = true;
 	if (a->kind == PROXY_POD) {
 		log_info("%s: link %s is gone (the pod's namespace went?); "
-			 "releasing its addresses", a->name, a->port);
+			 "releasing its addresses",
+			 a->name, a->port);
 		a->gone = true;
 		return;
 	}
 	log_info("%s: link %s is gone; making it again", a->name, a->port);
-	a->state = a->addr[0].family || a->addr[1].family ? ATT_ALLOCATED
-							    : ATT_NEW;
+	a->state =
+	    a->addr[0].family || a->addr[1].family ? ATT_ALLOCATED : ATT_NEW;
 }
 
 void proxy_node_sweep(struct proxy *p)
@@ -153,7 +153,7 @@ void proxy_node_sweep(struct proxy *p)
 			changed = true;
 		}
 	}
-	struct sweep s = { .p = p };
+	struct sweep s = {.p = p};
 	if (rtnl_link_list(p->rtnl, stale_port, &s, err, sizeof(err)) < 0)
 		log_warn("cannot list links: %s", err);
 	if (changed)

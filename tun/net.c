@@ -14,24 +14,10 @@
 #include "log.h"
 #include "rtnl.h"
 #include "subproc.h"
+#include "sysctl.h"
 #include "tun.h"
 
 #define RULES_TIMEOUT_MS 10000
-
-static int write_sysctl(const char *path, const char *value, char *err,
-			size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errtext(-errno, err, len, "%s: %s", path,
-			       strerror(errno));
-	ssize_t n = write(fd, value, strlen(value));
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return errtext(-e, err, len, "%s: %s", path, strerror(e));
-	return 0;
-}
 
 static const char *tool(int family, bool restore)
 {
@@ -97,14 +83,14 @@ int tun_net_setup(struct tun_daemon *d, char *err, size_t len)
 	const struct tun_options *o = d->opt;
 	char path[128], e[512];
 	int rc;
-	if ((rc = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err,
+	if ((rc = sysctl_write("/proc/sys/net/ipv4/ip_forward", "1", err,
 			       len)) < 0 ||
-	    (rc = write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1",
+	    (rc = sysctl_write("/proc/sys/net/ipv6/conf/all/forwarding", "1",
 			       err, len)) < 0)
 		return rc;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter",
 		 o->dev);
-	if ((rc = write_sysctl(path, "0", err, len)) < 0)
+	if ((rc = sysctl_write(path, "0", err, len)) < 0)
 		return rc;
 
 	struct rtnl *r;
