@@ -13,6 +13,7 @@
 
 #include "errtext.h"
 #include "log.h"
+#include "sysctl.h"
 #include "tun.h"
 
 #ifndef TUN_F_USO4
@@ -56,6 +57,26 @@ int tun_dev_open(const char *name, char *err, size_t len)
 	return fd;
 }
 
+/* Sets ifr's flags on the device (s: any socket). */
+static int set_flags(int s, struct ifreq *ifr, const char *what, char *err,
+		     size_t len)
+{
+	if (ioctl(s, SIOCSIFFLAGS, ifr) < 0)
+		return errtext(-errno, err, len, "%s: %s: %s", ifr->ifr_name,
+			       what, strerror(errno));
+	return 0;
+}
+
+/* net.ipv6.conf.NAME.KEY = value. */
+static int ipv6_conf(const char *name, const char *key, const char *value,
+		     char *err, size_t len)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", name,
+		 key);
+	return sysctl_write(path, value, err, len);
+}
+
 int tun_dev_setup(const char *name, unsigned mtu, int *ifindex, char *err,
 		  size_t len)
 {
@@ -65,20 +86,39 @@ int tun_dev_setup(const char *name, unsigned mtu, int *ifindex, char *err,
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	int rc = 0;
+	/* No IPv6 packets of its own, which strait-tun would only read and
+	 * drop. No address (routes through the device need none): no
+	 * link-local, DAD or router solicitations. No multicast: a device
+	 * created while forwarding is on has joined the all-routers groups,
+	 * and would report them once up; forwarding off leaves them while it
+	 * still has IFF_MULTICAST, and back on once it has not, joins none
+	 * (it forwards like every device, net.ipv6.conf.all.forwarding). The
+	 * leave itself is queued as a report for the first up; going down
+	 * again at once drops it, before its delay has run. */
+	int rc = ipv6_conf(name, "addr_gen_mode", "1", err, len);
+	if (rc == 0)
+		rc = ipv6_conf(name, "forwarding", "0", err, len);
 	ifr.ifr_mtu = (int)mtu;
-	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+	if (rc == 0 && ioctl(s, SIOCSIFMTU, &ifr) < 0)
 		rc = errtext(-errno, err, len, "%s: MTU %u: %s", name, mtu,
 			     strerror(errno));
-	else if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+	if (rc == 0 && ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		rc = errtext(-errno, err, len, "%s: flags: %s", name,
 			     strerror(errno));
-	else {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-			rc = errtext(-errno, err, len, "%s: up: %s", name,
-				     strerror(errno));
-	}
+	ifr.ifr_flags &= ~IFF_MULTICAST;
+	if (rc == 0)
+		rc = set_flags(s, &ifr, "multicast off", err, len);
+	if (rc == 0)
+		rc = ipv6_conf(name, "forwarding", "1", err, len);
+	ifr.ifr_flags |= IFF_UP;
+	if (rc == 0)
+		rc = set_flags(s, &ifr, "up", err, len);
+	ifr.ifr_flags &= ~IFF_UP;
+	if (rc == 0)
+		rc = set_flags(s, &ifr, "down", err, len);
+	ifr.ifr_flags |= IFF_UP;
+	if (rc == 0)
+		rc = set_flags(s, &ifr, "up", err, len);
 	close(s);
 	if (rc == 0) {
 		unsigned i = if_nametoindex(name);

@@ -7,7 +7,9 @@
 #      NSP connected, registered; node 2 sees the same instance as its own;
 #      every drop reason is in the JSON; the text names the same things;
 #   2. after a ping from n1p1 to the service, the counters moved on both
-#      sides (device and UDP, a flow placed) and agree with /metrics;
+#      sides (device and UDP, a flow placed) and agree with /metrics; the
+#      device has no IPv6 address, and no no_flow drops were counted (the
+#      kernel's own DAD / MLD / RS packets on the device were, once);
 #   3. an instance on a node without strait-tun (n9) is listed there,
 #      unreachable, "(no tunnel)" in the text;
 #   4. a strait-tun whose --control cannot be served exits 3;
@@ -90,6 +92,16 @@ m=$(tunnel_metric 1 strait_tun_flows_new_total)
 [ "$(tunnel_metric 1 strait_tun_drops_total 'reason="not_ready"')" = "$(q "$c1" .drops.not_ready)" ] ||
 	fail "n1 not_ready: /metrics and status differ"
 ok "after a ping: n1 read $(q "$c1" .deviceRxPackets) and sent $(q "$c1" .udpTxPackets) over UDP, n2 received $(q "$c2" .udpRxPackets) and wrote $(q "$c2" .deviceTxPackets); $(q "$c1" .flowsNew) flow placed; the same figures as /metrics"
+# The device has no IPv6 address of its own, so the kernel sends nothing
+# of its own through it (DAD, MLD reports, router solicitations), which
+# strait-tun would read and count as drops.
+for j in 1 2; do
+	a=$(ip -n "$TUNNEL_P-n$j" -6 -o addr show dev strait-tun0)
+	[ -z "$a" ] || fail "n$j: strait-tun0 has an IPv6 address: $a"
+done
+[ "$(q "$c1" .drops.no_flow)" = 0 ] && [ "$(q "$c2" .drops.no_flow)" = 0 ] ||
+	fail "no_flow drops without forged traffic: n1 $(q "$c1" .drops.no_flow), n2 $(q "$c2" .drops.no_flow)"
+ok "strait-tun0 has no IPv6 address of its own; no no_flow drops on either node"
 
 # ---- 3. an instance whose node has no strait-tun --------------------------------------
 
