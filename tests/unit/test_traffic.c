@@ -278,110 +278,126 @@ static void test_first_answer_names_host(void **state)
 	traffic_stats_free(&s);
 }
 
+/* A stats table and one connection of window 10, for the tests that
+ * follow one connection. */
+struct fx {
+	struct traffic_stats s;
+	struct traffic_conn c;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	traffic_stats_init(&f->s);
+	if (traffic_conn_init(&f->c, 10) < 0) {
+		traffic_stats_free(&f->s);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	traffic_conn_free(&f->c);
+	traffic_stats_free(&f->s);
+	free(f);
+	return 0;
+}
+
 /* An answer from another host: the connection was moved by the load
  * balancer. It counts as moved and as lost, charged to the first host. */
 static void test_move_is_lost(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 
-	connect_to(&s, &c, "alpha", 0);
-	uint64_t q1 = send_at(&s, &c, 10);
-	uint64_t q2 = send_at(&s, &c, 11);
+	connect_to(s, c, "alpha", 0);
+	uint64_t q1 = send_at(s, c, 10);
+	uint64_t q2 = send_at(s, c, 11);
 	struct traffic_answer b = answer("beta", q1);
-	assert_int_equal(traffic_conn_answer(&s, &c, &b), TRAFFIC_ANSWER_MOVED);
-	assert_int_equal(c.state, TRAFFIC_CONN_IDLE);
-	assert_int_equal(s.moved, 1);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.connected, 0);
-	assert_int_equal(s.received, 2);
-	assert_int_equal(s.dropped, 1); /* q2 went with the connection */
-	const struct traffic_host *a = traffic_stats_host(&s, "alpha");
+	assert_int_equal(traffic_conn_answer(s, c, &b), TRAFFIC_ANSWER_MOVED);
+	assert_int_equal(c->state, TRAFFIC_CONN_IDLE);
+	assert_int_equal(s->moved, 1);
+	assert_int_equal(s->lost, 1);
+	assert_int_equal(s->connected, 0);
+	assert_int_equal(s->received, 2);
+	assert_int_equal(s->dropped, 1); /* q2 went with the connection */
+	const struct traffic_host *a = traffic_stats_host(s, "alpha");
 	assert_int_equal(a->connections, 1);
 	assert_int_equal(a->lasting, 0);
 	assert_int_equal(a->lost, 1);
 	/* beta answered, but was never a connection's first answer. */
-	assert_null(traffic_stats_host(&s, "beta"));
+	assert_null(traffic_stats_host(s, "beta"));
 	/* Late answers to a closed connection count nothing. */
 	b.seq = q2;
-	assert_int_equal(traffic_conn_answer(&s, &c, &b), TRAFFIC_ANSWER_STALE);
+	assert_int_equal(traffic_conn_answer(s, c, &b), TRAFFIC_ANSWER_STALE);
 
 	/* The replacement is a new connection, answered by beta. */
-	connect_to(&s, &c, "beta", 20);
-	assert_int_equal(s.connections, 2);
-	assert_int_equal(s.connected, 1);
-	assert_int_equal(traffic_stats_host(&s, "beta")->lasting, 1);
-	assert_int_equal(s.sent, s.received + s.dropped);
-
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+	connect_to(s, c, "beta", 20);
+	assert_int_equal(s->connections, 2);
+	assert_int_equal(s->connected, 1);
+	assert_int_equal(traffic_stats_host(s, "beta")->lasting, 1);
+	assert_int_equal(s->sent, s->received + s->dropped);
 }
 
 static void test_drops_end_connection(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 
-	connect_to(&s, &c, "alpha", 0);
+	connect_to(s, c, "alpha", 0);
 	/* drop, answer, drop, drop: never 3 in a row. */
 	uint64_t q[4];
 	for (int i = 0; i < 4; i++)
-		q[i] = send_at(&s, &c, 100 + i);
-	answer_ok(&s, &c, "alpha", q[1]);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2099, 2000), 0);
-	assert_int_equal(s.dropped, 0);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2200, 2000), 0);
-	assert_int_equal(s.dropped, 3);
-	assert_int_equal(c.drops_in_row, 2);
-	assert_int_equal(s.connected, 1);
+		q[i] = send_at(s, c, 100 + i);
+	answer_ok(s, c, "alpha", q[1]);
+	assert_int_equal(traffic_conn_expire(s, c, 2099, 2000), 0);
+	assert_int_equal(s->dropped, 0);
+	assert_int_equal(traffic_conn_expire(s, c, 2200, 2000), 0);
+	assert_int_equal(s->dropped, 3);
+	assert_int_equal(c->drops_in_row, 2);
+	assert_int_equal(s->connected, 1);
 
 	/* One more makes three in a row: lost, charged to alpha. */
-	send_at(&s, &c, 300);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2299, 2000), 0);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2300, 2000), 1);
-	assert_int_equal(c.state, TRAFFIC_CONN_IDLE);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.moved, 0);
-	assert_int_equal(s.dropped, 4);
-	assert_int_equal(s.connected, 0);
-	assert_int_equal(traffic_stats_host(&s, "alpha")->lost, 1);
-	assert_int_equal(s.sent, s.received + s.dropped);
-
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+	send_at(s, c, 300);
+	assert_int_equal(traffic_conn_expire(s, c, 2299, 2000), 0);
+	assert_int_equal(traffic_conn_expire(s, c, 2300, 2000), 1);
+	assert_int_equal(c->state, TRAFFIC_CONN_IDLE);
+	assert_int_equal(s->lost, 1);
+	assert_int_equal(s->moved, 0);
+	assert_int_equal(s->dropped, 4);
+	assert_int_equal(s->connected, 0);
+	assert_int_equal(traffic_stats_host(s, "alpha")->lost, 1);
+	assert_int_equal(s->sent, s->received + s->dropped);
 }
 
 /* An answer to a later request does not undo drops before it: drops
  * are counted in sequence order (docs/traffic.md, "3 drops in a row"). */
 static void test_late_answer_keeps_drops(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 
-	connect_to(&s, &c, "alpha", 0);
+	connect_to(s, c, "alpha", 0);
 	uint64_t q[4];
 	for (int i = 0; i < 4; i++)
-		q[i] = send_at(&s, &c, 100 + i);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2100, 2000), 0);
-	assert_int_equal(c.drops_in_row, 1);
-	answer_ok(&s, &c, "alpha", q[3]);
-	assert_int_equal(c.drops_in_row, 1);
+		q[i] = send_at(s, c, 100 + i);
+	assert_int_equal(traffic_conn_expire(s, c, 2100, 2000), 0);
+	assert_int_equal(c->drops_in_row, 1);
+	answer_ok(s, c, "alpha", q[3]);
+	assert_int_equal(c->drops_in_row, 1);
 	/* q1 and q2 time out: q0..q2 are three in a row. */
-	assert_int_equal(traffic_conn_expire(&s, &c, 2102, 2000), 1);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.dropped, 3);
-
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+	assert_int_equal(traffic_conn_expire(s, c, 2102, 2000), 1);
+	assert_int_equal(s->lost, 1);
+	assert_int_equal(s->dropped, 3);
 }
 
 /* A flow whose first requests are dropped and a later one answered (a
@@ -389,91 +405,80 @@ static void test_late_answer_keeps_drops(void **state)
  * before its first answer do not make it lost once answered. */
 static void test_drops_before_first_answer(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 
-	traffic_conn_start(&s, &c, 0);
-	traffic_conn_established(&c);
+	traffic_conn_start(s, c, 0);
+	traffic_conn_established(c);
 	uint64_t q[6];
 	for (int i = 0; i < 4; i++)
-		q[i] = send_at(&s, &c, 100 * i);
+		q[i] = send_at(s, c, 100 * i);
 	/* q0 expires unanswered while connecting: one drop in a row. */
-	assert_int_equal(traffic_conn_expire(&s, &c, 350, 300), 0);
-	assert_int_equal(c.drops_in_row, 1);
-	answer_ok(&s, &c, "alpha", q[3]);
-	assert_int_equal(s.connected, 1);
+	assert_int_equal(traffic_conn_expire(s, c, 350, 300), 0);
+	assert_int_equal(c->drops_in_row, 1);
+	answer_ok(s, c, "alpha", q[3]);
+	assert_int_equal(s->connected, 1);
 	/* q1 and q2 expire after the answer to q3: still connected. */
-	assert_int_equal(traffic_conn_expire(&s, &c, 1000, 300), 0);
-	assert_int_equal(s.dropped, 3);
-	assert_int_equal(s.lost, 0);
-	assert_int_equal(s.failed_connects, 0);
-	assert_int_equal(c.drops_in_row, 0);
+	assert_int_equal(traffic_conn_expire(s, c, 1000, 300), 0);
+	assert_int_equal(s->dropped, 3);
+	assert_int_equal(s->lost, 0);
+	assert_int_equal(s->failed_connects, 0);
+	assert_int_equal(c->drops_in_row, 0);
 	/* After the first answer, three drops in a row are a loss. */
 	for (int i = 4; i < 6; i++)
-		q[i] = send_at(&s, &c, 1000 + 100 * i);
-	uint64_t q6 = send_at(&s, &c, 1600);
-	(void)q6;
-	assert_int_equal(traffic_conn_expire(&s, &c, 2000, 300), 1);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.failed_connects, 0);
+		q[i] = send_at(s, c, 1000 + 100 * i);
+	send_at(s, c, 1600);
+	assert_int_equal(traffic_conn_expire(s, c, 2000, 300), 1);
+	assert_int_equal(s->lost, 1);
+	assert_int_equal(s->failed_connects, 0);
 
 	/* Unanswered from the start: three in a row are a failed connect. */
-	traffic_conn_start(&s, &c, 3000);
-	traffic_conn_established(&c);
+	traffic_conn_start(s, c, 3000);
+	traffic_conn_established(c);
 	for (int i = 0; i < 3; i++)
-		send_at(&s, &c, 3000 + 100 * i);
-	assert_int_equal(traffic_conn_expire(&s, &c, 3600, 300), 1);
-	assert_int_equal(s.failed_connects, 1);
-	assert_int_equal(s.lost, 1);
-
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+		send_at(s, c, 3000 + 100 * i);
+	assert_int_equal(traffic_conn_expire(s, c, 3600, 300), 1);
+	assert_int_equal(s->failed_connects, 1);
+	assert_int_equal(s->lost, 1);
 }
 
 /* Ending before the first answer is a failed connect, not a loss. */
 static void test_failed_connects(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 
 	/* A TCP handshake that never completes. */
-	traffic_conn_start(&s, &c, 0);
-	assert_int_equal(traffic_conn_expire(&s, &c, 1999, 2000), 0);
-	assert_int_equal(traffic_conn_expire(&s, &c, 2000, 2000), 1);
+	traffic_conn_start(s, c, 0);
+	assert_int_equal(traffic_conn_expire(s, c, 1999, 2000), 0);
+	assert_int_equal(traffic_conn_expire(s, c, 2000, 2000), 1);
 	/* A refused connect. */
-	traffic_conn_start(&s, &c, 3000);
-	traffic_conn_fail(&s, &c);
+	traffic_conn_start(s, c, 3000);
+	traffic_conn_fail(s, c);
 	/* A UDP "connection" nobody answers. */
-	traffic_conn_start(&s, &c, 4000);
-	traffic_conn_established(&c);
+	traffic_conn_start(s, c, 4000);
+	traffic_conn_established(c);
 	for (int i = 0; i < TRAFFIC_DROPS_LOST; i++)
-		send_at(&s, &c, 4000 + (uint64_t)i);
-	assert_int_equal(traffic_conn_expire(&s, &c, 7000, 2000), 1);
-	traffic_conn_fail(&s, &c); /* idle: nothing more */
+		send_at(s, c, 4000 + (uint64_t)i);
+	assert_int_equal(traffic_conn_expire(s, c, 7000, 2000), 1);
+	traffic_conn_fail(s, c); /* idle: nothing more */
 
-	assert_int_equal(s.connections, 3);
-	assert_int_equal(s.failed_connects, 3);
-	assert_int_equal(s.lost, 0);
-	assert_int_equal(s.dropped, TRAFFIC_DROPS_LOST);
-	assert_int_equal(s.n_hosts, 0);
+	assert_int_equal(s->connections, 3);
+	assert_int_equal(s->failed_connects, 3);
+	assert_int_equal(s->lost, 0);
+	assert_int_equal(s->dropped, TRAFFIC_DROPS_LOST);
+	assert_int_equal(s->n_hosts, 0);
 
 	/* A TCP connection answered, then reset by its peer: lost. */
-	connect_to(&s, &c, "alpha", 8000);
-	send_at(&s, &c, 8001);
-	traffic_conn_fail(&s, &c);
-	assert_int_equal(s.lost, 1);
-	assert_int_equal(s.dropped, TRAFFIC_DROPS_LOST + 1);
-	assert_int_equal(s.connections,
-			 s.failed_connects + s.lost + s.connected);
-
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+	connect_to(s, c, "alpha", 8000);
+	send_at(s, c, 8001);
+	traffic_conn_fail(s, c);
+	assert_int_equal(s->lost, 1);
+	assert_int_equal(s->dropped, TRAFFIC_DROPS_LOST + 1);
+	assert_int_equal(s->connections,
+			 s->failed_connects + s->lost + s->connected);
 }
 
 static void test_stale_and_window(void **state)
@@ -513,19 +518,15 @@ static void test_stale_and_window(void **state)
 
 static void test_corrupt_answers(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
-	connect_to(&s, &c, "alpha", 0);
-	struct traffic_answer a = answer("alpha", send_at(&s, &c, 1));
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
+	connect_to(s, c, "alpha", 0);
+	struct traffic_answer a = answer("alpha", send_at(s, c, 1));
 	a.intact = false;
-	assert_int_equal(traffic_conn_answer(&s, &c, &a), TRAFFIC_ANSWER_OK);
-	assert_int_equal(s.intact, 1);
-	assert_int_equal(s.corrupt, 1);
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
+	assert_int_equal(traffic_conn_answer(s, c, &a), TRAFFIC_ANSWER_OK);
+	assert_int_equal(s->intact, 1);
+	assert_int_equal(s->corrupt, 1);
 }
 
 /* ---- report ---- */
@@ -583,19 +584,15 @@ static void test_report_json(void **state)
 /* Names come from the network: they are escaped in JSON. */
 static void test_report_escapes(void **state)
 {
-	(void)state;
-	struct traffic_stats s;
-	struct traffic_conn c;
+	struct fx *f = *state;
+	struct traffic_stats *s = &f->s;
+	struct traffic_conn *c = &f->c;
 	struct buf out = {0};
-	traffic_stats_init(&s);
-	assert_int_equal(traffic_conn_init(&c, 10), 0);
-	connect_to(&s, &c, "a\"b\n", 0);
+	connect_to(s, c, "a\"b\n", 0);
 	struct traffic_report_meta m = {"udp", "[::1]:5003", 0};
-	assert_int_equal(traffic_report_json(&s, &m, 0, &out), 0);
+	assert_int_equal(traffic_report_json(s, &m, 0, &out), 0);
 	assert_non_null(strstr(out.data, "\"hosts\":{\"a\\\"b\\n\":{"));
 	buf_free(&out);
-	traffic_conn_free(&c);
-	traffic_stats_free(&s);
 }
 
 int main(void)
@@ -608,15 +605,22 @@ int main(void)
 	    cmocka_unit_test(test_request_stream_bad),
 	    cmocka_unit_test(test_answer_stream),
 	    cmocka_unit_test(test_first_answer_names_host),
-	    cmocka_unit_test(test_move_is_lost),
-	    cmocka_unit_test(test_drops_end_connection),
-	    cmocka_unit_test(test_late_answer_keeps_drops),
-	    cmocka_unit_test(test_drops_before_first_answer),
-	    cmocka_unit_test(test_failed_connects),
+	    cmocka_unit_test_setup_teardown(test_move_is_lost, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_drops_end_connection, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_late_answer_keeps_drops,
+					    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_drops_before_first_answer,
+					    fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_connects, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test(test_stale_and_window),
-	    cmocka_unit_test(test_corrupt_answers),
+	    cmocka_unit_test_setup_teardown(test_corrupt_answers, fx_setup,
+					    fx_teardown),
 	    cmocka_unit_test(test_report_json),
-	    cmocka_unit_test(test_report_escapes),
+	    cmocka_unit_test_setup_teardown(test_report_escapes, fx_setup,
+					    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
