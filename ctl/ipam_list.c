@@ -97,17 +97,6 @@ static void query_init(struct ctl_session *s)
 	s->cmd_data = q;
 }
 
-/* Sends the request once; after that the deadline is in charge. */
-static void sent(struct ctl_session *s, const char *what, int err)
-{
-	struct query *q = s->cmd_data;
-	if (err && err != -ENOTCONN)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the %s request: %s", what,
-				 strerror(-err));
-	q->sent = err == 0;
-}
-
 static void list_on_up(struct ctl_session *s)
 {
 	const struct ctl_args *a = s->args;
@@ -122,10 +111,10 @@ static void list_on_up(struct ctl_session *s)
 	if (a->node)
 		req.node = (char *)a->node;
 	req.family = (Ipam__Family)a->family; /* ANY is FAMILY_UNSPECIFIED */
-	sent(s, "list",
-	     rpc_client_call(s->client, LIST_METHOD, &req.base,
-			     &ipam__list_response__descriptor, on_list, s,
-			     NULL));
+	/* Sent once; after that the deadline is in charge. */
+	q->sent = ctl_session_call(s, "list", LIST_METHOD, &req.base,
+				   &ipam__list_response__descriptor,
+				   on_list) == 0;
 }
 
 static void tree_on_up(struct ctl_session *s)
@@ -137,10 +126,9 @@ static void tree_on_up(struct ctl_session *s)
 	Ipam__TreeRequest req = IPAM__TREE_REQUEST__INIT;
 	if (a->trench)
 		req.trench = (char *)a->trench;
-	sent(s, "tree",
-	     rpc_client_call(s->client, TREE_METHOD, &req.base,
-			     &ipam__tree_response__descriptor, on_tree, s,
-			     NULL));
+	q->sent = ctl_session_call(s, "tree", TREE_METHOD, &req.base,
+				   &ipam__tree_response__descriptor,
+				   on_tree) == 0;
 }
 
 static void query_fini(struct ctl_session *s)

@@ -119,17 +119,11 @@ static void issue(struct ctl_session *s)
 	if (c->open || c->sent || !s->up)
 		return;
 	const char *method = a->watch ? watch_method(a->kind) : GET_METHOD;
-	int err = rpc_client_call(s->client, method, &c->req.base,
-				  &nsp__config_response__descriptor, on_answer,
-				  s, NULL);
-	if (err == -ENOTCONN)
+	int err =
+	    ctl_session_call(s, "config", method, &c->req.base,
+			     &nsp__config_response__descriptor, on_answer);
+	if (err)
 		return;
-	if (err) {
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the config request: %s",
-				 strerror(-err));
-		return;
-	}
 	log_debug("%s from revision %" PRIu64, method, c->req.from_revision);
 	if (a->watch) {
 		c->open = true;

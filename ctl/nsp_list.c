@@ -80,13 +80,9 @@ static void list_on_up(struct ctl_session *s)
 		return;
 	Nsp__TargetListRequest req = NSP__TARGET_LIST_REQUEST__INIT;
 	req.filter = &l->filter.filter;
-	int err = rpc_client_call(s->client, LIST_METHOD, &req.base,
-				  &nsp__target_list_response__descriptor,
-				  on_list, s, NULL);
-	if (err && err != -ENOTCONN)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the list request: %s",
-				 strerror(-err));
+	int err =
+	    ctl_session_call(s, "list", LIST_METHOD, &req.base,
+			     &nsp__target_list_response__descriptor, on_list);
 	l->sent = err == 0;
 }
 

@@ -157,17 +157,11 @@ static void send_register(struct ctl_session *s)
 		return;
 	Nsp__RegisterRequest req = NSP__REGISTER_REQUEST__INIT;
 	req.target = &r->full.target;
-	int err = rpc_client_call(s->client, REGISTER_METHOD, &req.base,
-				  &nsp__register_response__descriptor,
-				  on_register, s, NULL);
-	if (err == -ENOTCONN)
-		return; /* on_up sends it */
-	if (err) {
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the register request: %s",
-				 strerror(-err));
+	int err =
+	    ctl_session_call(s, "register", REGISTER_METHOD, &req.base,
+			     &nsp__register_response__descriptor, on_register);
+	if (err)
 		return;
-	}
 	r->inflight = true;
 	r->sent = true;
 }
@@ -179,17 +173,11 @@ static void send_unregister(struct ctl_session *s)
 		return;
 	Nsp__UnregisterRequest req = NSP__UNREGISTER_REQUEST__INIT;
 	req.target = &r->key.target;
-	int err = rpc_client_call(s->client, UNREGISTER_METHOD, &req.base,
-				  &nsp__unregister_response__descriptor,
-				  on_unregister, s, NULL);
-	if (err == -ENOTCONN)
+	int err = ctl_session_call(
+	    s, "unregister", UNREGISTER_METHOD, &req.base,
+	    &nsp__unregister_response__descriptor, on_unregister);
+	if (err)
 		return;
-	if (err) {
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the unregister request: %s",
-				 strerror(-err));
-		return;
-	}
 	r->unreg_inflight = true;
 }
 

@@ -216,17 +216,11 @@ static void issue(struct ctl_session *s)
 	req.filter = &w->filter.filter;
 	req.from_revision = w->pos.revision;
 	req.store_id = w->pos.store_id;
-	int err = rpc_client_call(s->client, WATCH_METHOD, &req.base,
-				  &nsp__target_watch_response__descriptor,
-				  on_watch, s, NULL);
-	if (err == -ENOTCONN)
+	int err =
+	    ctl_session_call(s, "watch", WATCH_METHOD, &req.base,
+			     &nsp__target_watch_response__descriptor, on_watch);
+	if (err)
 		return;
-	if (err) {
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the watch request: %s",
-				 strerror(-err));
-		return;
-	}
 	log_debug("watching from revision %" PRIu64 " of store %" PRIu64,
 		  w->pos.revision, w->pos.store_id);
 	w->open = true;

@@ -146,6 +146,18 @@ void ctl_session_finish(struct ctl_session *s, int code)
 	rpc_client_close(s->client, on_client_closed, s);
 }
 
+int ctl_session_call(struct ctl_session *s, const char *what,
+		     const char *method, const ProtobufCMessage *req,
+		     const ProtobufCMessageDescriptor *reply, rpc_reply_fn fn)
+{
+	int err = rpc_client_call(s->client, method, req, reply, fn, s, NULL);
+	if (err && err != -ENOTCONN)
+		ctl_session_fail(s, CTL_EXIT_REFUSED,
+				 "cannot send the %s request: %s", what,
+				 strerror(-err));
+	return err;
+}
+
 void ctl_session_fail(struct ctl_session *s, int code, const char *fmt, ...)
 {
 	if (s->finishing)
@@ -189,8 +201,9 @@ int ctl_session_call_error(const struct ctl_session *s, const char *what,
 			   const Rpc__Status *st, char *msg, size_t len)
 {
 	if (ctl_session_conn_lost(s, st)) {
-		snprintf(msg, len, "connection to %s lost before the answer: %s",
-			 s->addr, st->message);
+		snprintf(msg, len,
+			 "connection to %s lost before the answer: %s", s->addr,
+			 st->message);
 		return CTL_EXIT_LOST;
 	}
 	snprintf(msg, len, "%s refused: %s%s%s: %s", what,

@@ -94,6 +94,14 @@ void ctl_session_fail(struct ctl_session *s, int code, const char *fmt, ...)
 
 bool ctl_session_finishing(const struct ctl_session *s);
 
+/* Sends one request (rpc_client_call with s as the handler's data).
+ * Returns 0 when sent; -ENOTCONN when the client is not connected yet
+ * (try again from on_up); any other error fails the session with exit 1,
+ * "cannot send the WHAT request: REASON", and is returned too. */
+int ctl_session_call(struct ctl_session *s, const char *what,
+		     const char *method, const ProtobufCMessage *req,
+		     const ProtobufCMessageDescriptor *reply, rpc_reply_fn fn);
+
 /* The command has what the deadline was for: stops it. A one-shot
  * command never calls it (it finishes instead); a watch calls it once its
  * request is sent, after which it waits for ever. */

@@ -402,13 +402,9 @@ static void status_on_up(struct ctl_session *s)
 	if (s->cmd_data)
 		return;
 	Tun__StatusRequest req = TUN__STATUS_REQUEST__INIT;
-	int err = rpc_client_call(s->client, STATUS_METHOD, &req.base,
-				  &tun__status_response__descriptor, on_status,
-				  s, NULL);
-	if (err && err != -ENOTCONN)
-		ctl_session_fail(s, CTL_EXIT_REFUSED,
-				 "cannot send the status request: %s",
-				 strerror(-err));
+	int err =
+	    ctl_session_call(s, "status", STATUS_METHOD, &req.base,
+			     &tun__status_response__descriptor, on_status);
 	s->cmd_data = err == 0 ? (void *)s : NULL; /* sent */
 }
 
