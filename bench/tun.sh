@@ -51,13 +51,20 @@
 # 3 minutes; needs root, network namespaces, iperf3, jq, curl (skips
 # otherwise). Namespaces and processes go at the end, on failure too (the
 # harness's EXIT trap).
+# TCP's congestion control is the same on every path: cubic, Linux's
+# default, unless TUN_BENCH_CC names another (this VM's own default is
+# bbr, under which strait-tun's single stream measured 4.8-5.1 Gbit/s
+# against cubic's 6.7-7.0: BBR paces to the delivery rate it samples, and
+# the tunnel's batching delivers in bursts).
 # Usage: bench/tun.sh   (TUN_BENCH_SECONDS=N: time per iperf3 run, default
-#                        5; TUN_BENCH_ROUNDS=N: single-stream rounds, 3)
+#                        5; TUN_BENCH_ROUNDS=N: single-stream rounds, 3;
+#                        TUN_BENCH_CC=NAME: TCP congestion control, cubic)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${TUN_BENCH_SECONDS:-5}
 rounds=${TUN_BENCH_ROUNDS:-3}
 profile=${TUN_BENCH_PROFILE:-1}
+cc=${TUN_BENCH_CC:-cubic}
 
 say() { echo "tun: $*" >&2; }
 skipped() { echo "tun: skipped ($*)"; exit 0; }
@@ -231,7 +238,7 @@ PATHS=(a b c)
 iperf() { # OUT DST ARGS...
 	local out=$1 dst=$2
 	shift 2
-	tunnel_exec n1p1 iperf3 -c "$dst" -p $IPERF_PORT -J "$@" >"$out" 2>>"$WORK/iperf3-client.log" || {
+	tunnel_exec n1p1 iperf3 -c "$dst" -p $IPERF_PORT -J -C "$cc" "$@" >"$out" 2>>"$WORK/iperf3-client.log" || {
 		say "iperf3 $*: $(jq -r '.error // empty' "$out" 2>/dev/null)"
 		return 1
 	}
@@ -470,7 +477,7 @@ decimals() { case $1 in tcp*) echo 2 ;; *) echo 1 ;; esac; }
 
 read -r load _ </proc/loadavg
 echo "strait-tun data path: pod n1p1 -> pod n2p1, 2 nodes behind an underlay router, veths, IPv4"
-echo "iperf3 $(iperf3 --version | awk 'NR == 1 { print $2 }'), ${secs}s per run;" \
+echo "iperf3 $(iperf3 --version | awk 'NR == 1 { print $2 }'), ${secs}s per run, TCP congestion control $cc;" \
 	"$(nproc) CPUs, load average $load at the end; kernel $(uname -r)"
 echo "(a) strait-tun (service IP, MTU 1444)  (b) kernel VXLAN (VNI 4242, port 4790," \
 	"MTU ${vx_mtu:-?})  (c) direct (MTU 1500)"
