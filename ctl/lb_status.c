@@ -1,7 +1,6 @@
 /* `lb status`, `lb streams`, `lb flows`: one lb.Control/Status call to
  * strait-lb's control socket, printed as the command asks (tables), or the
  * whole status as JSON with --json. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 
 #include "command.h"
 #include "json.h"
+#include "oneshot.h"
 #include "lb.pb-c.h"
 #include "table.h"
 
@@ -257,47 +257,33 @@ static int format_flows(struct buf *out, const Lb__StatusResponse *r)
 	return err;
 }
 
-static void on_status(void *data, const Rpc__Status *st,
-		      const ProtobufCMessage *msg)
+static int render(struct buf *out, const ProtobufCMessage *msg,
+		  const struct ctl_args *a)
 {
-	struct ctl_session *s = data;
-	if (ctl_session_finishing(s))
-		return;
-	if (!msg) {
-		ctl_session_call_failed(s, "status", st);
-		return;
-	}
 	const Lb__StatusResponse *r = (const void *)msg;
-	struct buf out = { 0 };
-	int err;
-	if (s->args->json)
-		err = format_json(&out, r);
-	else if (s->args->cmd == CTL_CMD_LB_STREAMS)
-		err = format_streams(&out, r);
-	else if (s->args->cmd == CTL_CMD_LB_FLOWS)
-		err = format_flows(&out, r);
-	else
-		err = format_status(&out, r);
-	if (ctl_session_output(s, err, &out) == 0)
-		ctl_session_finish(s, CTL_EXIT_OK);
+	if (a->json)
+		return format_json(out, r);
+	if (a->cmd == CTL_CMD_LB_STREAMS)
+		return format_streams(out, r);
+	if (a->cmd == CTL_CMD_LB_FLOWS)
+		return format_flows(out, r);
+	return format_status(out, r);
 }
 
-static void status_init(struct ctl_session *s)
-{
-	s->cmd_data = NULL; /* set to s once the request is sent */
-}
+static const struct ctl_oneshot status_cmd = {
+    .what = "status",
+    .method = STATUS_METHOD,
+    .request = &lb__status_request__descriptor,
+    .reply = &lb__status_response__descriptor,
+    .render = render,
+};
 
 static void status_on_up(struct ctl_session *s)
 {
-	if (s->cmd_data)
-		return;
-	Lb__StatusRequest req = LB__STATUS_REQUEST__INIT;
-	int err = ctl_session_call(s, "status", STATUS_METHOD, &req.base,
-				   &lb__status_response__descriptor, on_status);
-	s->cmd_data = err == 0 ? (void *)s : NULL; /* sent */
+	ctl_oneshot_on_up(s, &status_cmd);
 }
 
 const struct ctl_command ctl_lb_status = {
-    .init = status_init,
+    .init = ctl_oneshot_init,
     .on_up = status_on_up,
 };

@@ -2,11 +2,11 @@
  * socket, printed as text or, with --json, as the whole message. The
  * command follows `lb status` (lb_status.c); see proxy_status.h for the
  * output. */
-#include <errno.h>
 #include <string.h>
 
 #include "command.h"
 #include "json.h"
+#include "oneshot.h"
 #include "proxy_status.h"
 #include "table.h"
 
@@ -189,41 +189,28 @@ int ctl_proxy_status_text(struct buf *out, const Proxy__StatusResponse *r)
 	return err;
 }
 
-static void on_status(void *data, const Rpc__Status *st,
-		      const ProtobufCMessage *msg)
+static int render(struct buf *out, const ProtobufCMessage *msg,
+		  const struct ctl_args *a)
 {
-	struct ctl_session *s = data;
-	if (ctl_session_finishing(s))
-		return;
-	if (!msg) {
-		ctl_session_call_failed(s, "status", st);
-		return;
-	}
 	const Proxy__StatusResponse *r = (const void *)msg;
-	struct buf out = {0};
-	int err = s->args->json ? ctl_proxy_status_json(&out, r)
-				: ctl_proxy_status_text(&out, r);
-	if (ctl_session_output(s, err, &out) == 0)
-		ctl_session_finish(s, CTL_EXIT_OK);
+	return a->json ? ctl_proxy_status_json(out, r)
+		       : ctl_proxy_status_text(out, r);
 }
 
-static void status_init(struct ctl_session *s)
-{
-	s->cmd_data = NULL; /* set to s once the request is sent */
-}
+static const struct ctl_oneshot status_cmd = {
+    .what = "status",
+    .method = STATUS_METHOD,
+    .request = &proxy__status_request__descriptor,
+    .reply = &proxy__status_response__descriptor,
+    .render = render,
+};
 
 static void status_on_up(struct ctl_session *s)
 {
-	if (s->cmd_data)
-		return;
-	Proxy__StatusRequest req = PROXY__STATUS_REQUEST__INIT;
-	int err =
-	    ctl_session_call(s, "status", STATUS_METHOD, &req.base,
-			     &proxy__status_response__descriptor, on_status);
-	s->cmd_data = err == 0 ? (void *)s : NULL; /* sent */
+	ctl_oneshot_on_up(s, &status_cmd);
 }
 
 const struct ctl_command ctl_proxy_status = {
-    .init = status_init,
+    .init = ctl_oneshot_init,
     .on_up = status_on_up,
 };
