@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define MAX_SIZE 65536
 
 static void usage(void)
@@ -35,34 +37,6 @@ static void usage(void)
 		"       tcp_rr client HOST PORT [--count N] [--warmup N] "
 		"[--size N] [--bind ADDR] [--timeout S]\n");
 	exit(2);
-}
-
-static long num(const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "tcp_rr: %s: not a number in %ld..%ld\n", s, lo,
-			hi);
-		exit(2);
-	}
-	return v;
-}
-
-static struct addrinfo *resolve(const char *host, const char *port, int passive)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-					     (passive ? AI_PASSIVE : 0)};
-	struct addrinfo *ai;
-	int rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0) {
-		fprintf(stderr, "tcp_rr: %s port %s: %s\n", host, port,
-			gai_strerror(rc));
-		exit(2);
-	}
-	return ai;
 }
 
 /* Whole buffers or an error: 0 done, -1 error or end of stream. */
@@ -90,7 +64,8 @@ static void nodelay(int fd)
 
 static int serve(const char *host, const char *port, size_t size)
 {
-	struct addrinfo *ai = resolve(host, port, 1);
+	struct addrinfo *ai =
+	    bench_resolve("tcp_rr", host, port, SOCK_STREAM, 1);
 	int one = 1;
 	int ls = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (ls < 0 ||
@@ -145,14 +120,16 @@ static double pct(const double *v, size_t n, double p)
 static int client(const char *host, const char *port, size_t size, long count,
 		  long warmup, const char *bind_addr, long timeout)
 {
-	struct addrinfo *ai = resolve(host, port, 0);
+	struct addrinfo *ai =
+	    bench_resolve("tcp_rr", host, port, SOCK_STREAM, 0);
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		perror("tcp_rr: socket");
 		return 1;
 	}
 	if (bind_addr) {
-		struct addrinfo *b = resolve(bind_addr, "0", 1);
+		struct addrinfo *b =
+		    bench_resolve("tcp_rr", bind_addr, "0", SOCK_STREAM, 1);
 		if (bind(fd, b->ai_addr, b->ai_addrlen) < 0) {
 			fprintf(stderr, "tcp_rr: bind %s: %s\n", bind_addr,
 				strerror(errno));
@@ -217,13 +194,13 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			usage();
 		if (!strcmp(argv[i], "--size"))
-			size = num(argv[++i], 1, MAX_SIZE);
+			size = bench_num("tcp_rr", argv[++i], 1, MAX_SIZE);
 		else if (!strcmp(argv[i], "--count"))
-			count = num(argv[++i], 1, 100000000);
+			count = bench_num("tcp_rr", argv[++i], 1, 100000000);
 		else if (!strcmp(argv[i], "--warmup"))
-			warmup = num(argv[++i], 0, 100000000);
+			warmup = bench_num("tcp_rr", argv[++i], 0, 100000000);
 		else if (!strcmp(argv[i], "--timeout"))
-			timeout = num(argv[++i], 1, 3600);
+			timeout = bench_num("tcp_rr", argv[++i], 1, 3600);
 		else if (!strcmp(argv[i], "--bind"))
 			bind_addr = argv[++i];
 		else

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define BATCH 64
 #define MAX_SIZE 2048
 #define MAGIC 0x55445052u /* "UDPR" */
@@ -54,34 +56,6 @@ static void usage(void)
 	exit(2);
 }
 
-static long num(const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "udp_rate: %s: not a number in %ld..%ld\n", s,
-			lo, hi);
-		exit(2);
-	}
-	return v;
-}
-
-static struct addrinfo *resolve(const char *host, const char *port, int passive)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
-				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
-					     (passive ? AI_PASSIVE : 0)};
-	struct addrinfo *ai;
-	int rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0) {
-		fprintf(stderr, "udp_rate: %s port %s: %s\n", host, port,
-			gai_strerror(rc));
-		exit(2);
-	}
-	return ai;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -98,7 +72,8 @@ static void bufsize(int fd, int opt, int force)
 
 static int recv_mode(const char *host, const char *port, long timeout)
 {
-	struct addrinfo *ai = resolve(host, port, 1);
+	struct addrinfo *ai =
+	    bench_resolve("udp_rate", host, port, SOCK_DGRAM, 1);
 	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		fprintf(stderr, "udp_rate: bind %s port %s: %s\n", host, port,
@@ -176,7 +151,8 @@ static int recv_mode(const char *host, const char *port, long timeout)
 static int send_mode(const char *host, const char *port, long seconds,
 		     long rate, size_t size)
 {
-	struct addrinfo *ai = resolve(host, port, 0);
+	struct addrinfo *ai =
+	    bench_resolve("udp_rate", host, port, SOCK_DGRAM, 0);
 	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		fprintf(stderr, "udp_rate: connect %s port %s: %s\n", host,
@@ -210,8 +186,8 @@ static int send_mode(const char *host, const char *port, long seconds,
 				double d = due - t;
 				struct timespec ts = {
 				    .tv_sec = (time_t)d,
-				    .tv_nsec = (long)((d - (double)(time_t)d) *
-						      1e9)};
+				    .tv_nsec =
+					(long)((d - (double)(time_t)d) * 1e9)};
 				nanosleep(&ts, NULL);
 				continue;
 			}
@@ -247,8 +223,7 @@ static int send_mode(const char *host, const char *port, long seconds,
 	}
 	printf("sent=%llu seconds=%.2f pps=%.0f send_errors=%llu\n",
 	       (unsigned long long)seq, secs,
-	       secs > 0 ? (double)seq / secs : 0.0,
-	       (unsigned long long)errors);
+	       secs > 0 ? (double)seq / secs : 0.0, (unsigned long long)errors);
 	return 0;
 }
 
@@ -262,13 +237,14 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			usage();
 		if (!strcmp(argv[i], "--seconds"))
-			seconds = num(argv[++i], 1, 3600);
+			seconds = bench_num("udp_rate", argv[++i], 1, 3600);
 		else if (!strcmp(argv[i], "--rate"))
-			rate = num(argv[++i], 0, 100000000);
+			rate = bench_num("udp_rate", argv[++i], 0, 100000000);
 		else if (!strcmp(argv[i], "--size"))
-			size = num(argv[++i], (long)sizeof(struct hdr), 2048);
+			size = bench_num("udp_rate", argv[++i],
+					 (long)sizeof(struct hdr), 2048);
 		else if (!strcmp(argv[i], "--timeout"))
-			timeout = num(argv[++i], 1, 3600);
+			timeout = bench_num("udp_rate", argv[++i], 1, 3600);
 		else
 			usage();
 	}
