@@ -34,6 +34,7 @@
 #include "nat.h"
 #include "packet.h"
 #include "seg.h"
+#include "sockaddr.h"
 #include "tun.h"
 
 #ifndef VIRTIO_NET_HDR_GSO_UDP_L4
@@ -86,7 +87,6 @@ struct tun_path {
 	struct mmsghdr tx_msgs[TX_SEGS];
 	struct sockaddr_storage tx_to[TX_RUNS];
 	char tx_ctl[TX_SEGS][CMSG_SPACE(sizeof(uint16_t))];
-	uint16_t tx_run_of[TX_SEGS]; /* a message's run */
 	/* receiving */
 	uint8_t rx[RX_MSGS][RX_BUF];
 	struct mmsghdr msgs[RX_MSGS];
@@ -225,9 +225,11 @@ static void send_unreach(struct tun_daemon *d, const struct pkt *p,
 
 /* ---- sending to a node ---- */
 
-static socklen_t peer_addr(const struct tun_daemon *d,
-			   const struct sockaddr_storage *node,
-			   struct sockaddr_storage *out)
+/* The address to send to node at, on the daemon's socket: IPv4-mapped
+ * when the socket is IPv6 (dual-stack) and the node IPv4. */
+static void peer_addr(const struct tun_daemon *d,
+		      const struct sockaddr_storage *node,
+		      struct sockaddr_storage *out)
 {
 	if (d->udp_family == AF_INET6 && node->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)node;
@@ -238,11 +240,9 @@ static socklen_t peer_addr(const struct tun_daemon *d,
 		o->sin6_addr.s6_addr[10] = 0xff;
 		o->sin6_addr.s6_addr[11] = 0xff;
 		memcpy(o->sin6_addr.s6_addr + 12, &in->sin_addr, 4);
-		return sizeof(*o);
+		return;
 	}
 	*out = *node;
-	return node->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-					  : sizeof(struct sockaddr_in6);
 }
 
 static void send_one_by_one(struct tun_daemon *d, const struct tun_vnode *n,
@@ -310,13 +310,10 @@ static void tx_message(struct tun_path *t, size_t m, size_t r,
 	struct msghdr *mh = &t->tx_msgs[m].msg_hdr;
 	*mh = (struct msghdr){
 	    .msg_name = &t->tx_to[r],
-	    .msg_namelen = t->tx_to[r].ss_family == AF_INET
-			       ? sizeof(struct sockaddr_in)
-			       : sizeof(struct sockaddr_in6),
+	    .msg_namelen = sockaddr_len((const struct sockaddr *)&t->tx_to[r]),
 	    .msg_iov = iov,
 	    .msg_iovlen = ni,
 	};
-	t->tx_run_of[m] = (uint16_t)r;
 	if (bt->n < 2)
 		return;
 	char *ctl = t->tx_ctl[m];
@@ -372,7 +369,10 @@ static void tx_flush(struct tun_daemon *d)
 		 * datagram alone, which the kernel may fragment. */
 		const struct tun_batch *bt = &t->batches[i];
 		struct msghdr *mh = &t->tx_msgs[i].msg_hdr;
-		const struct tun_vnode *n = t->runs[t->tx_run_of[i]].node;
+		/* Its run: the one whose address it is sent to. */
+		size_t r = (size_t)((struct sockaddr_storage *)mh->msg_name -
+				    t->tx_to);
+		const struct tun_vnode *n = t->runs[r].node;
 		if (bt->n > 1 && (errno == EINVAL || errno == EMSGSIZE))
 			send_one_by_one(d, n, mh->msg_name, mh->msg_namelen,
 					bt);
