@@ -9,7 +9,7 @@
  * value the caller writes most significant byte first:
  *
  *   bytes   45 00 00 73 ...        word 0x4500, word 0x0073, ...
- *   field   put16(p + 10, csum_final(csum_add(0, p, 20)))
+ *   field   put_be16(p + 10, csum_final(csum_add(0, p, 20)))
  *
  * so nothing here depends on the host's byte order.
  *

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "packet.h"
 
 /* IPv4 header (RFC 791); the parser reads the fields marked *.
@@ -114,17 +115,6 @@ struct ip {
 	uint32_t frag_id;
 };
 
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
 static int ipv4(const uint8_t *d, size_t len, struct ip *ip)
 {
 	if (len < IPV4_HDR_MIN)
@@ -136,10 +126,10 @@ static int ipv4(const uint8_t *d, size_t len, struct ip *ip)
 	 * over 64 KB; it only happens if the host raises
 	 * gro_ipv4_max_size, and the packet cannot be told from a broken
 	 * one here, so it is refused like any length below the header. */
-	uint16_t tot = get16(d + 2);
+	uint16_t tot = get_be16(d + 2);
 	if (tot < ihl)
 		return -EINVAL;
-	uint16_t frag = get16(d + 6);
+	uint16_t frag = get_be16(d + 6);
 
 	ip->family = AF_INET;
 	ip->proto = d[9];
@@ -151,7 +141,7 @@ static int ipv4(const uint8_t *d, size_t len, struct ip *ip)
 	ip->frag_offset = frag & IPV4_OFFSET;
 	ip->more_fragments = frag & IPV4_MF;
 	ip->fragment = ip->more_fragments || ip->frag_offset;
-	ip->frag_id = ip->fragment ? get16(d + 4) : 0;
+	ip->frag_id = ip->fragment ? get_be16(d + 4) : 0;
 	return 0;
 }
 
@@ -164,7 +154,7 @@ static int ipv6(const uint8_t *d, size_t len, struct ip *ip)
 {
 	if (len < IPV6_HDR_LEN)
 		return -EINVAL;
-	size_t plen = get16(d + 4);
+	size_t plen = get_be16(d + 4);
 	/* A payload length of 0 with more than the fixed header is a
 	 * jumbogram or a BIG TCP packet that the kernel hands up whole;
 	 * its length is then the bytes at hand. */
@@ -212,13 +202,13 @@ static int ipv6(const uint8_t *d, size_t len, struct ip *ip)
 			if (seen_frag)
 				return -EINVAL;
 			seen_frag = true;
-			uint16_t fo = get16(d + off + 2);
+			uint16_t fo = get_be16(d + off + 2);
 			ip->frag_offset = fo >> 3;
 			ip->more_fragments = fo & 1;
 			/* An atomic fragment (offset 0, no M, RFC 6946) is
 			 * a whole datagram: nothing to reassemble. */
 			ip->fragment = ip->frag_offset || ip->more_fragments;
-			ip->frag_id = ip->fragment ? get32(d + off + 4) : 0;
+			ip->frag_id = ip->fragment ? get_be32(d + off + 4) : 0;
 			if (ip->frag_offset) {
 				nh = d[off];
 				off += hlen;
@@ -308,12 +298,12 @@ static void inner(struct pkt *p, const uint8_t *q, size_t qlen)
 	if (has_ports(in.proto)) {
 		if (l4len < PORTS_LEN)
 			return;
-		sport = get16(l4);
-		dport = get16(l4 + 2);
+		sport = get_be16(l4);
+		dport = get_be16(l4 + 2);
 	} else if (is_icmp(in.family, in.proto)) {
 		if (l4len < ICMP_ECHO_ID_END || !is_echo(in.family, l4[0]))
 			return;
-		sport = dport = get16(l4 + 4);
+		sport = dport = get_be16(l4 + 4);
 		echo = true;
 	}
 
@@ -336,7 +326,7 @@ static void icmp(struct pkt *p)
 	if (is_echo(p->family, p->icmp_type)) {
 		if (p->l4len < ICMP_ECHO_ID_END)
 			return;
-		p->sport = p->dport = get16(p->l4 + 4);
+		p->sport = p->dport = get_be16(p->l4 + 4);
 		p->icmp_echo = true;
 	} else if (is_error(p->family, p->icmp_type) &&
 		   p->l4len > ICMP_HDR_LEN) {
@@ -371,8 +361,8 @@ int pkt_parse(const uint8_t *data, size_t len, struct pkt *p)
 	p->l4len = ip.end - ip.l4off;
 	if (has_ports(p->proto)) {
 		if (p->l4len >= PORTS_LEN) {
-			p->sport = get16(p->l4);
-			p->dport = get16(p->l4 + 2);
+			p->sport = get_be16(p->l4);
+			p->dport = get_be16(p->l4 + 2);
 			p->has_ports = true;
 		}
 	} else if (is_icmp(p->family, p->proto)) {

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "csum.h"
 #include "packet.h"
 #include "nat.h"
@@ -74,17 +75,6 @@ struct l4sum {
 	bool zero_none;	     /* UDP: 0 means "no checksum" */
 	bool may_be_partial; /* TCP, UDP */
 };
-
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
 
 static uint16_t swap16(uint16_t v)
 {
@@ -243,7 +233,7 @@ static bool waypoint(const struct ipl *ip)
 			break;
 		case NEXTHDR_FRAGMENT:
 			/* Past a non-first fragment's header is data. */
-			if (get16(d + off + 2) >> 3)
+			if (get_be16(d + off + 2) >> 3)
 				return false;
 			hlen = 8;
 			break;
@@ -261,7 +251,7 @@ static bool waypoint(const struct ipl *ip)
 static uint16_t sum_update(const struct l4sum *c, enum tun_csum mode,
 			   const uint8_t *from, const uint8_t *to, size_t len)
 {
-	uint16_t v = get16(c->field);
+	uint16_t v = get_be16(c->field);
 
 	if (mode == TUN_CSUM_PARTIAL)
 		return csum_partial_replace_bytes(v, from, to, len);
@@ -275,14 +265,14 @@ static uint16_t sum_update(const struct l4sum *c, enum tun_csum mode,
  * at ck, at an even offset from where ck's coverage starts. */
 static void edit16(uint8_t *ck, uint8_t *at, uint16_t v)
 {
-	put16(ck, csum_replace_word(get16(ck), get16(at), v));
-	put16(at, v);
+	put_be16(ck, csum_replace_word(get_be16(ck), get_be16(at), v));
+	put_be16(at, v);
 }
 
 /* The same for len bytes (an address). */
 static void edit(uint8_t *ck, uint8_t *at, const uint8_t *to, size_t len)
 {
-	put16(ck, csum_replace_bytes(get16(ck), at, to, len));
+	put_be16(ck, csum_replace_bytes(get_be16(ck), at, to, len));
 	memcpy(at, to, len);
 }
 
@@ -294,10 +284,10 @@ static void rewrite(const struct ipl *ip, uint8_t *addr, const uint8_t *to,
 	if (ip->family == AF_INET) {
 		uint8_t *ck = ip->ip + IPV4_CSUM_OFF;
 
-		put16(ck, csum_replace_bytes(get16(ck), addr, to, ip->alen));
+		put_be16(ck, csum_replace_bytes(get_be16(ck), addr, to, ip->alen));
 	}
 	if (c->field)
-		put16(c->field, sum_update(c, mode, addr, to, ip->alen));
+		put_be16(c->field, sum_update(c, mode, addr, to, ip->alen));
 	memcpy(addr, to, ip->alen);
 }
 
@@ -312,7 +302,7 @@ static void rewrite_quoted(const struct ipl *q, uint8_t *addr,
 		uint8_t *ck = q->ip + IPV4_CSUM_OFF;
 
 		edit16(ick, ck,
-		       csum_replace_bytes(get16(ck), addr, to, q->alen));
+		       csum_replace_bytes(get_be16(ck), addr, to, q->alen));
 	}
 	if (c->field)
 		edit16(ick, c->field,
@@ -411,25 +401,25 @@ int tun_mss_clamp(uint8_t *p, size_t len, uint16_t mss, enum tun_csum mode)
 		if (hlen - i < 2 || t[i + 1] < 2 || t[i + 1] > hlen - i)
 			return -EINVAL;
 		if (kind == TCPOPT_MSS && t[i + 1] == TCPOLEN_MSS &&
-		    get16(t + i + 2) > mss && n < MSS_MAX_OPTS)
+		    get_be16(t + i + 2) > mss && n < MSS_MAX_OPTS)
 			at[n++] = i + 2;
 		i += t[i + 1];
 	}
 
 	for (size_t j = 0; j < n; j++) {
-		uint16_t was = get16(t + at[j]);
+		uint16_t was = get_be16(t + at[j]);
 
-		put16(t + at[j], mss);
+		put_be16(t + at[j], mss);
 		if (mode == TUN_CSUM_PARTIAL)
 			continue;
 		/* After an odd number of NOPs the value straddles two
 		 * checksum words and counts byte-swapped (csum.h). */
-		uint16_t ck = get16(t + TCP_CSUM_OFF);
+		uint16_t ck = get_be16(t + TCP_CSUM_OFF);
 		if (at[j] & 1)
 			ck = csum_replace_word(ck, swap16(was), swap16(mss));
 		else
 			ck = csum_replace_word(ck, was, mss);
-		put16(t + TCP_CSUM_OFF, ck);
+		put_be16(t + TCP_CSUM_OFF, ck);
 	}
 	return n > 0;
 }

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "csum.h"
 #include "packet.h"
 #include "seg.h"
@@ -39,31 +40,6 @@
 /* IPv4 flags/fragment word: everything but DF must be 0 in a run. */
 #define IPV4_DF 0x4000
 
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	       (uint32_t)b[2] << 8 | b[3];
-}
-
-static void put16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
-}
-
 /* The partial L4 checksum (Linux CHECKSUM_PARTIAL): the folded
  * pseudo-header sum of the IP header at ip (RFC 793/768 for IPv4, RFC
  * 8200 8.1 for IPv6) for an L4 length of l4len (below 65536: a datagram's
@@ -79,8 +55,8 @@ static uint16_t pseudo(const uint8_t *ip, uint8_t proto, uint32_t l4len)
 /* Sets the IPv4 header checksum of the 20-byte header at ip. */
 static void ip4_csum(uint8_t *ip)
 {
-	put16(ip + 10, 0);
-	put16(ip + 10, csum_final(csum_add(0, ip, IPV4_HDR_LEN)));
+	put_be16(ip + 10, 0);
+	put_be16(ip + 10, csum_final(csum_add(0, ip, IPV4_HDR_LEN)));
 }
 
 /* The packet's length per its own IP header; 0 for an IPv6 payload
@@ -89,7 +65,7 @@ static void ip4_csum(uint8_t *ip)
  * length). p has been parsed from len bytes at d. */
 static size_t ip_len(const uint8_t *d, size_t len, const struct pkt *p)
 {
-	if (p->family == AF_INET6 && get16(d + 4) == 0 && len > IPV6_HDR_LEN)
+	if (p->family == AF_INET6 && get_be16(d + 4) == 0 && len > IPV6_HDR_LEN)
 		return 0;
 	return p->total_len;
 }
@@ -184,7 +160,7 @@ static int gso_l4(const uint8_t *pkt, size_t plen, const struct pkt *p,
 		return -EINVAL;
 	l4len = plen - l4off;
 	if (!tcp) {
-		if (l4len < UDP_HDR_LEN || get16(p->l4 + 4) != l4len)
+		if (l4len < UDP_HDR_LEN || get_be16(p->l4 + 4) != l4len)
 			return -EINVAL;
 		return UDP_HDR_LEN;
 	}
@@ -226,8 +202,8 @@ int tun_seg_split(const uint8_t *pkt, size_t len, const struct tun_gso *gso,
 	if (TUN_HDR_LEN + hl > stride)
 		return -ENOBUFS;
 
-	uint16_t id = get16(pkt + 4);
-	uint32_t seq = get32(p.l4 + 4);
+	uint16_t id = get_be16(pkt + 4);
+	uint32_t seq = get_be32(p.l4 + 4);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *h = hdrs + i * stride;
 		uint8_t *ip = h + TUN_HDR_LEN;
@@ -239,24 +215,24 @@ int tun_seg_split(const uint8_t *pkt, size_t len, const struct tun_gso *gso,
 		strait_hdr(h, shdr, true);
 		memcpy(ip, pkt, hl);
 		if (v4) {
-			put16(ip + 2, (uint32_t)(hl + seglen));
-			put16(ip + 4, (uint16_t)(id + i));
+			put_be16(ip + 2, (uint32_t)(hl + seglen));
+			put_be16(ip + 4, (uint16_t)(id + i));
 			ip4_csum(ip);
 		} else {
-			put16(ip + 4, (uint32_t)(hl - IPV6_HDR_LEN + seglen));
+			put_be16(ip + 4, (uint32_t)(hl - IPV6_HDR_LEN + seglen));
 		}
 		if (tcp) {
-			put32(l4 + 4, seq + (uint32_t)off);
+			put_be32(l4 + 4, seq + (uint32_t)off);
 			if (i + 1 < n)
 				l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 			if (i > 0)
 				l4[13] &= (uint8_t)~TCP_CWR;
-			put16(
+			put_be16(
 			    l4 + TCP_CSUM_OFF,
 			    pseudo(ip, IPPROTO_TCP, (uint32_t)(l4hl + seglen)));
 		} else {
-			put16(l4 + 4, (uint32_t)(UDP_HDR_LEN + seglen));
-			put16(l4 + UDP_CSUM_OFF,
+			put_be16(l4 + 4, (uint32_t)(UDP_HDR_LEN + seglen));
+			put_be16(l4 + UDP_CSUM_OFF,
 			      pseudo(ip, IPPROTO_UDP,
 				     (uint32_t)(UDP_HDR_LEN + seglen)));
 		}
@@ -387,13 +363,13 @@ static bool candidate(const struct tun_dgram *d, struct tseg *s)
 	if (d->err || !(d->flags & TUN_HDR_F_CSUM) || len < IPV4_HDR_LEN)
 		return false;
 	if (ip[0] == 0x45) {
-		if (get16(ip + 2) != len || (get16(ip + 6) & ~IPV4_DF))
+		if (get_be16(ip + 2) != len || (get_be16(ip + 6) & ~IPV4_DF))
 			return false;
 		s->proto = ip[9];
 		l4off = IPV4_HDR_LEN;
 	} else if (ip[0] >> 4 == 6) {
 		if (len < IPV6_HDR_LEN ||
-		    (size_t)IPV6_HDR_LEN + get16(ip + 4) != len)
+		    (size_t)IPV6_HDR_LEN + get_be16(ip + 4) != len)
 			return false;
 		s->proto = ip[6];
 		l4off = IPV6_HDR_LEN;
@@ -404,7 +380,7 @@ static bool candidate(const struct tun_dgram *d, struct tseg *s)
 	s->tcp = ip + l4off;
 	if (s->proto == IPPROTO_UDP) {
 		s->hl = l4off + UDP_HDR_LEN;
-		if (s->hl >= len || get16(s->tcp + 4) != len - l4off)
+		if (s->hl >= len || get_be16(s->tcp + 4) != len - l4off)
 			return false;
 		s->pay = len - s->hl;
 		s->seq = 0;
@@ -417,7 +393,7 @@ static bool candidate(const struct tun_dgram *d, struct tseg *s)
 	if (s->hl < l4off + TCP_HDR_MIN || s->hl >= len)
 		return false;
 	s->pay = len - s->hl;
-	s->seq = get32(s->tcp + 4);
+	s->seq = get_be32(s->tcp + 4);
 	s->flags = s->tcp[13];
 	return s->flags == TCP_ACK || s->flags == (TCP_ACK | TCP_PSH);
 }
@@ -460,20 +436,20 @@ static struct tun_gso merge(const struct tseg *first, const struct tseg *last,
 
 	memcpy(h, first->ip, first->hl);
 	if (l4off == IPV4_HDR_LEN) {
-		put16(h + 2, (uint32_t)(first->hl + pay));
+		put_be16(h + 2, (uint32_t)(first->hl + pay));
 		ip4_csum(h);
 	} else {
-		put16(h + 4, l4len);
+		put_be16(h + 4, l4len);
 	}
 	/* The checksum field holds the pseudo-header sum of the merged
 	 * packet's length; the kernel adjusts it per segment, as it does
 	 * for its own TSO/USO packets. */
 	if (udp) {
-		put16(l4 + 4, l4len);
-		put16(l4 + UDP_CSUM_OFF, pseudo(h, IPPROTO_UDP, l4len));
+		put_be16(l4 + 4, l4len);
+		put_be16(l4 + UDP_CSUM_OFF, pseudo(h, IPPROTO_UDP, l4len));
 	} else {
 		l4[13] = last->flags;
-		put16(l4 + TCP_CSUM_OFF, pseudo(h, IPPROTO_TCP, l4len));
+		put_be16(l4 + TCP_CSUM_OFF, pseudo(h, IPPROTO_TCP, l4len));
 	}
 	return (struct tun_gso){
 	    .type = udp			    ? TUN_GSO_UDP_L4
