@@ -284,7 +284,8 @@ static void rewrite(const struct ipl *ip, uint8_t *addr, const uint8_t *to,
 	if (ip->family == AF_INET) {
 		uint8_t *ck = ip->ip + IPV4_CSUM_OFF;
 
-		put_be16(ck, csum_replace_bytes(get_be16(ck), addr, to, ip->alen));
+		put_be16(ck,
+			 csum_replace_bytes(get_be16(ck), addr, to, ip->alen));
 	}
 	if (c->field)
 		put_be16(c->field, sum_update(c, mode, addr, to, ip->alen));

@@ -219,7 +219,8 @@ int tun_seg_split(const uint8_t *pkt, size_t len, const struct tun_gso *gso,
 			put_be16(ip + 4, (uint16_t)(id + i));
 			ip4_csum(ip);
 		} else {
-			put_be16(ip + 4, (uint32_t)(hl - IPV6_HDR_LEN + seglen));
+			put_be16(ip + 4,
+				 (uint32_t)(hl - IPV6_HDR_LEN + seglen));
 		}
 		if (tcp) {
 			put_be32(l4 + 4, seq + (uint32_t)off);
@@ -233,8 +234,8 @@ int tun_seg_split(const uint8_t *pkt, size_t len, const struct tun_gso *gso,
 		} else {
 			put_be16(l4 + 4, (uint32_t)(UDP_HDR_LEN + seglen));
 			put_be16(l4 + UDP_CSUM_OFF,
-			      pseudo(ip, IPPROTO_UDP,
-				     (uint32_t)(UDP_HDR_LEN + seglen)));
+				 pseudo(ip, IPPROTO_UDP,
+					(uint32_t)(UDP_HDR_LEN + seglen)));
 		}
 		segs[i] = (struct tun_seg){
 		    .hdr = h,
