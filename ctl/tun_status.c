@@ -90,6 +90,8 @@ static void json_counters(struct json *j, const Tun__Counters *c)
 	KU(j, "flowsCapacity", c->flows_capacity);
 	KU(j, "flowsNew", c->flows_new);
 	KU(j, "flowsForgotten", c->flows_forgotten);
+	KU(j, "fragmentsHeld", c->fragments_held);
+	KU(j, "fragmentsReleased", c->fragments_released);
 	/* An object, not the proto's list of pairs: `.counters.drops.no_node`
 	 * is what a script wants to write. */
 	json_key(j, "drops");
@@ -347,10 +349,12 @@ static void counters(struct buf *out, int *err, const Tun__StatusResponse *r)
 	    ", forgotten %" PRIu64 "\n"
 	    "UDP sends %" PRIu64 " in %" PRIu64
 	    " calls, receive batches %" PRIu64 ", merged segments %" PRIu64 "\n"
-	    "MSS clamped %" PRIu64 ", unreachables sent %" PRIu64 "\ndrops:",
+	    "MSS clamped %" PRIu64 ", unreachables sent %" PRIu64
+	    ", fragments held %" PRIu64 " (released %" PRIu64 ")\ndrops:",
 	    c->flows, c->flows_capacity, c->flows_new, c->flows_forgotten,
 	    c->udp_sends, c->udp_send_calls, c->udp_receive_batches,
-	    c->merged_segments, c->mss_clamped, c->unreachable_sent);
+	    c->merged_segments, c->mss_clamped, c->unreachable_sent,
+	    c->fragments_held, c->fragments_released);
 	size_t shown = 0;
 	for (size_t i = 0; i < c->n_drops; i++) {
 		if (!c->drops[i]->value)

@@ -201,6 +201,8 @@ static void fill_counters(const struct tun_daemon *d, Tun__Counters *o,
 	o->flows_capacity = fs.capacity;
 	o->flows_new = cs.flows_new;
 	o->flows_forgotten = cs.flows_forgotten;
+	o->fragments_held = cs.frags_held;
+	o->fragments_released = cs.frags_released;
 	struct tun_drop dr[TUN_NDROPS];
 	tun_stats_drops(d, dr);
 	for (size_t i = 0; i < TUN_NDROPS; i++) {

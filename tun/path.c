@@ -15,6 +15,10 @@
  *     segments or UDP datagrams (seg.c) across the batch's buffers and
  *     write each group to the device with one writev.
  *
+ * A later fragment that comes before its first is kept in a hold slot
+ * (svc.h says which, and when it is released or given up); when its first
+ * comes, the held ones go through the same path right after it.
+ *
  * No allocation per packet: every buffer is allocated once, here.
  */
 #include <errno.h>
@@ -98,6 +102,13 @@ struct tun_path {
 	struct tun_group groups[MAX_GROUPS];
 	struct iovec wiov[TUN_GRO_MAX_SEGS + MAX_GROUPS + 2];
 	uint8_t icmp[VNET_LEN + 1280];
+	/* later fragments held before their first (svc.h): only the pages
+	 * of slots in use are ever touched */
+	uint8_t hold[TUN_HOLD_SLOTS][65535];
+	uint16_t hold_len[TUN_HOLD_SLOTS];
+	uint8_t hold_flags[TUN_HOLD_SLOTS]; /* node side: the header flags */
+	uint32_t release[FRAG_HOLD_MAX];    /* of the last decision */
+	uint32_t n_release;
 };
 
 /* ---- virtio_net_hdr <-> struct tun_gso ---- */
@@ -417,6 +428,26 @@ static void clamp(struct tun_daemon *d, const struct pkt *p, uint8_t *pkt,
 		d->c.mss_clamped++;
 }
 
+/* ---- fragments held before their first ---- */
+
+static void hold_put(struct tun_path *t, uint32_t slot, const uint8_t *pkt,
+		     size_t len, uint8_t flags)
+{
+	/* IPv4's and IPv6's length fields keep a packet under 64 KB */
+	memcpy(t->hold[slot], pkt, len);
+	t->hold_len[slot] = (uint16_t)len;
+	t->hold_flags[slot] = flags;
+}
+
+/* The slots a first fragment released: free in the core from now on, so
+ * the caller handles them before it decides on another packet. */
+static void note_released(struct tun_path *t, const struct tun_decision *dc)
+{
+	memcpy(t->release, dc->released,
+	       dc->n_released * sizeof(dc->released[0]));
+	t->n_release = dc->n_released;
+}
+
 /* One packet read from the device. Returns true when its segments were
  * queued: the packet must then stay where it is until tx_flush(). */
 static bool from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
@@ -429,8 +460,12 @@ static bool from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
 		return false;
 	}
 	tun_decide_out(d->core, &p, tun_now_ms(d), &dc);
+	note_released(d->path, &dc);
 	switch (dc.action) {
 	case TUN_DROP:
+		return false;
+	case TUN_HOLD:
+		hold_put(d->path, dc.hold_id, pkt, len, 0);
 		return false;
 	case TUN_UNREACH:
 		if (!d->synced) { /* the tables are still arriving */
@@ -465,6 +500,37 @@ static bool from_tun(struct tun_daemon *d, uint8_t *pkt, size_t len,
 	return true;
 }
 
+/* Packet at t->arena + t->arena_used, len bytes after its
+ * virtio_net_hdr (g), through from_tun(); kept in the queue when it was
+ * queued. */
+static void tun_packet(struct tun_daemon *d, size_t len,
+		       const struct tun_gso *g)
+{
+	struct tun_path *t = d->path;
+	uint8_t *buf = t->arena + t->arena_used;
+	if (from_tun(d, buf + VNET_LEN, len, g))
+		/* keep it; the next read starts cache-line aligned */
+		t->arena_used += (VNET_LEN + len + 63) & ~(size_t)63;
+}
+
+/* The fragments the last packet released, in their arrival order, each
+ * copied into the queue's arena as if just read. */
+static void tun_released(struct tun_daemon *d)
+{
+	struct tun_path *t = d->path;
+	uint32_t slots[FRAG_HOLD_MAX], n = t->n_release;
+	memcpy(slots, t->release, n * sizeof(slots[0]));
+	t->n_release = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!tx_room(t))
+			tx_flush(d);
+		size_t len = t->hold_len[slots[i]];
+		memcpy(t->arena + t->arena_used + VNET_LEN, t->hold[slots[i]],
+		       len);
+		tun_packet(d, len, &(struct tun_gso){0});
+	}
+}
+
 static void on_tun(uv_poll_t *h, int status, int events)
 {
 	struct tun_daemon *d = h->data;
@@ -491,9 +557,9 @@ static void on_tun(uv_poll_t *h, int status, int events)
 		gso_from_vnet(&v, &g);
 		d->c.tun_rx++;
 		d->c.tun_rx_bytes += (size_t)n - VNET_LEN;
-		if (from_tun(d, buf + VNET_LEN, (size_t)n - VNET_LEN, &g))
-			/* keep it; the next read starts cache-line aligned */
-			t->arena_used += ((size_t)n + 63) & ~(size_t)63;
+		tun_packet(d, (size_t)n - VNET_LEN, &g);
+		if (t->n_release)
+			tun_released(d);
 	}
 	tx_flush(d);
 }
@@ -507,6 +573,35 @@ static void count_decap(struct tun_daemon *d, int err)
 		d->c.bad_header++;
 	else
 		d->c.bad_packet++;
+}
+
+/* The fragments the last datagram from node n released: each decided and
+ * translated again in its slot, then written alone (before the first
+ * fragment that released them, which goes with its buffer's groups: the
+ * receiver reassembles in any order). */
+static void node_released(struct tun_daemon *d, const struct tun_vnode *n,
+			  uint64_t now)
+{
+	struct tun_path *t = d->path;
+	uint32_t slots[FRAG_HOLD_MAX], k = t->n_release;
+	memcpy(slots, t->release, k * sizeof(slots[0]));
+	t->n_release = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		uint8_t *pkt = t->hold[slots[i]];
+		size_t len = t->hold_len[slots[i]];
+		uint8_t flags = t->hold_flags[slots[i]];
+		struct pkt p;
+		struct tun_decision dc;
+		if (pkt_parse(pkt, len, &p) < 0)
+			continue; /* parsed when it was held */
+		tun_decide_in(d->core, &p, flags & TUN_HDR_F_REPLY, n, now,
+			      &dc);
+		enum tun_csum mode =
+		    flags & TUN_HDR_F_CSUM ? TUN_CSUM_PARTIAL : TUN_CSUM_FULL;
+		if (dc.action == TUN_DELIVER &&
+		    translate(d, &dc, pkt, len, mode) == 0)
+			write_packet(d, &(struct tun_gso){0}, pkt, len);
+	}
 }
 
 /* One UDP_GRO buffer from node n: its datagrams checked, decided and
@@ -543,9 +638,14 @@ static size_t from_node(struct tun_daemon *d, const struct tun_vnode *n,
 					 ? TUN_CSUM_PARTIAL
 					 : TUN_CSUM_FULL;
 		tun_decide_in(d->core, &p, reply, n, now, &dc);
+		note_released(d->path, &dc);
+		if (dc.action == TUN_HOLD)
+			hold_put(d->path, dc.hold_id, pkt, dg->len, dg->flags);
 		if (dc.action != TUN_DELIVER ||
 		    translate(d, &dc, pkt, dg->len, mode) < 0)
 			dg->err = TUN_DECAP_MALFORMED; /* skipped later */
+		if (d->path->n_release)
+			node_released(d, n, now);
 	}
 	return (size_t)nd;
 }

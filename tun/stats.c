@@ -96,6 +96,13 @@ void tun_stats_collect(struct buf *out, void *data)
 	one(out, "strait_tun_flows_forgotten_total", "counter",
 	    "flow entries dropped because their instance or node went",
 	    (double)cs.flows_forgotten);
+	one(out, "strait_tun_fragments_held_total", "counter",
+	    "later fragments held until their first came",
+	    (double)cs.frags_held);
+	one(out, "strait_tun_fragments_released_total", "counter",
+	    "held fragments sent on when their first came (the rest are "
+	    "drops, reason fragment_early)",
+	    (double)cs.frags_released);
 	const struct tun_view *v = tun_core_view(d->core);
 	const struct tun_vsvc *const *svcs;
 	const struct tun_vnode *const *nodes;

@@ -529,6 +529,8 @@ struct tun_core {
 	struct cidr *prefixes;
 	size_t n_prefixes;
 	struct tun_core_stats stats;
+	uint32_t free_slots[TUN_HOLD_SLOTS]; /* hold slots not taken */
+	size_t n_free;
 };
 
 static const char *const reason_names[TUN_R_NREASONS] = {
@@ -547,13 +549,33 @@ const char *tun_reason_name(enum tun_reason r)
 	return r < TUN_R_NREASONS ? reason_names[r] : "?";
 }
 
+/* fragtab gives a held fragment up (expiry, eviction, destroy): its slot
+ * is free again. */
+static void slot_dropped(void *ctx, uint32_t slot)
+{
+	struct tun_core *c = ctx;
+	c->free_slots[c->n_free++] = slot;
+	c->stats.reasons[TUN_R_FRAG]++;
+}
+
 int tun_core_create(size_t capacity, uint64_t seed, struct tun_core **out)
 {
 	struct tun_core *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	/* Slot 0 is taken first: the free list is a stack. */
+	for (uint32_t i = 0; i < TUN_HOLD_SLOTS; i++)
+		c->free_slots[i] = TUN_HOLD_SLOTS - 1 - i;
+	c->n_free = TUN_HOLD_SLOTS;
 	struct conntab_config cc = {.capacity = capacity, .seed = seed};
-	struct fragtab_config fc = {.seed = seed ^ 0x5a5a};
+	/* max_held = the slots, so fragtab refuses exactly when none is
+	 * free. */
+	struct fragtab_config fc = {.seed = seed ^ 0x5a5a,
+				    .timeout_ms = TUN_HOLD_MS,
+				    .hold = TUN_HOLD_PER_DATAGRAM,
+				    .max_held = TUN_HOLD_SLOTS,
+				    .drop = slot_dropped,
+				    .ctx = c};
 	int rc = conntab_create(&cc, &c->flows);
 	if (rc == 0)
 		rc = fragtab_create(&fc, &c->frags);
@@ -573,7 +595,7 @@ void tun_core_destroy(struct tun_core *c)
 	if (!c)
 		return;
 	conntab_destroy(c->flows);
-	fragtab_destroy(c->frags);
+	fragtab_destroy(c->frags); /* counts what it held as dropped */
 	tun_view_free(c->view);
 	free(c->prefixes);
 	free(c);
@@ -770,28 +792,48 @@ static void touch_pair(struct tun_core *c, const struct conn_key *k,
 	conntab_lookup(c->flows, &r, now_ms, &t, &st);
 }
 
+/* A later fragment: follows its first, or waits for it in a free slot
+ * (the top of the stack, taken only when fragtab holds it; with none free
+ * fragtab refuses, since its max_held is the slot count). */
 static int later_fragment(struct tun_core *c, const struct pkt *p,
 			  uint64_t now_ms, struct tun_decision *d)
 {
 	struct frag_key fk;
 	uint32_t target = 0, stream = 0;
+	uint32_t slot = c->n_free ? c->free_slots[c->n_free - 1] : UINT32_MAX;
 	frag_key_from_packet(&fk, p);
-	if (fragtab_rest(c->frags, &fk, 0, now_ms, &target, &stream) ==
-		FRAG_FORWARD &&
-	    follow(c, p, stream, target, d) == 0)
+	switch (fragtab_rest(c->frags, &fk, slot, now_ms, &target, &stream)) {
+	case FRAG_FORWARD:
+		if (follow(c, p, stream, target, d) == 0)
+			return 0;
+		break;
+	case FRAG_HELD:
+		c->n_free--;
+		c->stats.frags_held++;
+		d->action = TUN_HOLD;
+		d->hold_id = slot;
 		return 0;
+	case FRAG_REFUSED:
+		break;
+	}
 	return fail(c, d, TUN_DROP, TUN_R_FRAG);
 }
 
+/* A first fragment: records where its datagram goes and hands back the
+ * slots of the fragments that came before it. */
 static void note_first(struct tun_core *c, const struct pkt *p, uint32_t stream,
-		       uint32_t target, uint64_t now_ms)
+		       uint32_t target, uint64_t now_ms, struct tun_decision *d)
 {
 	if (!p->fragment || !p->first_fragment)
 		return;
 	struct frag_key fk;
-	uint32_t released[FRAG_HOLD_MAX];
 	frag_key_from_packet(&fk, p);
-	fragtab_first(c->frags, &fk, target, stream, now_ms, released);
+	size_t n =
+	    fragtab_first(c->frags, &fk, target, stream, now_ms, d->released);
+	for (size_t i = 0; i < n; i++)
+		c->free_slots[c->n_free++] = d->released[i];
+	d->n_released = (uint32_t)n;
+	c->stats.frags_released += n;
 }
 
 int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
@@ -807,7 +849,7 @@ int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
 	if (conntab_lookup(c->flows, &k, now_ms, &target, &stream) == 0 &&
 	    follow(c, p, stream, target, d) == 0) {
 		touch_pair(c, &k, stream, d, now_ms);
-		note_first(c, p, stream, target, now_ms);
+		note_first(c, p, stream, target, now_ms, d);
 		return 0;
 	}
 	memset(d, 0, sizeof(*d));
@@ -833,7 +875,7 @@ int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
 	conntab_insert(c->flows, &r, ident, KIND_REV | s->id, now_ms);
 	c->stats.flows_new++;
 	d->new_flow = true;
-	note_first(c, p, KIND_FWD | s->id, ident, now_ms);
+	note_first(c, p, KIND_FWD | s->id, ident, now_ms, d);
 	return to_instance(c, p, s, in, d);
 }
 
@@ -868,7 +910,7 @@ int tun_decide_in(struct tun_core *c, const struct pkt *p, bool reply,
 	    (stream & KIND_MASK) == KIND_REV &&
 	    follow(c, p, stream, target, d) == 0) {
 		touch_pair(c, &k, stream, d, now_ms);
-		note_first(c, p, stream, target, now_ms);
+		note_first(c, p, stream, target, now_ms, d);
 		return 0;
 	}
 	memset(d, 0, sizeof(*d));

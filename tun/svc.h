@@ -164,6 +164,8 @@ enum tun_action {
 	TUN_DELIVER, /* (after the NAT) write it to strait-tun0 */
 	TUN_SEND,    /* (after the NAT) send it to node, flags */
 	TUN_UNREACH, /* answer with an ICMP unreachable, count reason */
+	TUN_HOLD,    /* a later fragment before its first: keep its bytes in
+			hold slot hold_id until the core releases it */
 };
 
 enum tun_nat_kind {
@@ -178,7 +180,8 @@ enum tun_reason {
 	TUN_R_NO_INSTANCE, /* a service without instances */
 	TUN_R_NO_NODE,	   /* its instance's node is unknown */
 	TUN_R_NO_FLOW,	   /* a reply whose flow is unknown */
-	TUN_R_FRAG,	   /* a later fragment before its first */
+	TUN_R_FRAG,	   /* a later fragment whose first did not come in
+			      time, or that found the hold slots full */
 	TUN_R_FAMILY,	   /* the instance has no address of the family */
 	TUN_R_NOT_LOCAL,   /* came through the tunnel for no local instance */
 	TUN_R_NREASONS,
@@ -195,10 +198,28 @@ struct tun_decision {
 	bool reply;		      /* TUN_SEND: flag R */
 	bool new_flow;		      /* the first packet of a flow */
 	uint32_t service, instance;
+	uint32_t hold_id; /* TUN_HOLD: the slot, < TUN_HOLD_SLOTS */
+	/* A first fragment: the slots of its later fragments held until now,
+	 * in arrival order. The caller handles this packet first, then passes
+	 * each of them through the same tun_decide_*() again (they follow it
+	 * now). Their slots are free once this decision is made: copy them
+	 * out before the next tun_decide_*(). */
+	uint32_t n_released;
+	uint32_t released[FRAG_HOLD_MAX];
 };
+
+/* Later fragments held before their first: at most TUN_HOLD_SLOTS in all,
+ * TUN_HOLD_PER_DATAGRAM per datagram, for TUN_HOLD_MS after the first of
+ * them came. The caller keeps the bytes (slot i, up to 65535 bytes); the
+ * core keeps which slots are taken and hands a slot back when its fragment
+ * is released or given up (counted as reason fragment_early). */
+#define TUN_HOLD_SLOTS 64
+#define TUN_HOLD_PER_DATAGRAM 8
+#define TUN_HOLD_MS 2000
 
 struct tun_core_stats {
 	uint64_t flows_new, flows_forgotten;
+	uint64_t frags_held, frags_released; /* later fragments before first */
 	uint64_t reasons[TUN_R_NREASONS];
 };
 

@@ -2,7 +2,7 @@
  *
  *   pktcraft frags --src ADDR --dst ADDR --sport N --dport N --size BYTES
  *                  --mtu N [--order forward|reverse|shuffle|first-last]
- *                  [--count K] [--id N] [--wait-reply MS]
+ *                  [--count K] [--id N] [--wait-reply MS [--replies K]]
  *   pktcraft udp-sink --port N --name NAME [--addr ADDR]
  *   pktcraft icmp-error --src ADDR --dst ADDR --inner-src ADDR
  *                  --inner-dst ADDR --inner-proto tcp|udp --inner-sport N
@@ -23,6 +23,8 @@
  * unreachable), then waits up to MS milliseconds for one reply per datagram
  * from dst:dport and prints each reply's payload as one line on stdout.
  * Replies from any other address are reported on stderr and not counted.
+ * --replies K waits for K replies instead of one per datagram (a test that
+ * sends one request and expects more answers, some of them made by hand).
  *
  * udp-sink answers every datagram it receives on PORT with the text
  * "NAME LEN ok" or "NAME LEN bad" (LEN the payload's length; ok when the
@@ -99,7 +101,7 @@
 	"--size BYTES --mtu N\n"                                               \
 	"                 [--order forward|reverse|shuffle|first-last] "       \
 	"[--count K]\n"                                                        \
-	"                 [--id N] [--wait-reply MS]\n"
+	"                 [--id N] [--wait-reply MS [--replies K]]\n"
 #define USAGE_SINK "  pktcraft udp-sink --port N --name NAME [--addr ADDR]\n"
 #define USAGE_ICMP                                                             \
 	"  pktcraft icmp-error --src ADDR --dst ADDR --inner-src ADDR "        \
@@ -365,7 +367,7 @@ static const char *const order_names[] = {
 
 struct frags {
 	struct cidr src, dst;
-	unsigned long sport, dport, size, mtu, count, id, wait_ms;
+	unsigned long sport, dport, size, mtu, count, id, wait_ms, replies;
 	bool id_set;
 	enum order order;
 };
@@ -585,15 +587,16 @@ static int frags_run(const struct frags *f)
 		rc = 0;
 		goto close_raw;
 	}
-	err = wait_replies(rfd, f, (unsigned)f->count);
+	unsigned long want = f->replies ? f->replies : f->count;
+	err = wait_replies(rfd, f, (unsigned)want);
 	if (err < 0) {
 		fprintf(stderr, "pktcraft frags: receive: %s\n",
 			strerror(-err));
-	} else if ((unsigned long)err < f->count) {
+	} else if ((unsigned long)err < want) {
 		fprintf(stderr,
 			"pktcraft frags: %lu of %lu replies missing after "
 			"%lu ms\n",
-			f->count - (unsigned long)err, f->count, f->wait_ms);
+			want - (unsigned long)err, want, f->wait_ms);
 	} else {
 		rc = 0;
 	}
@@ -869,6 +872,7 @@ enum {
 	O_COUNT,
 	O_ID,
 	O_WAIT,
+	O_REPLIES,
 	O_PORT,
 	O_NAME,
 	O_ADDR,
@@ -1010,6 +1014,8 @@ static int frags_set(void *ctx, int opt, const char *val)
 		return opt_num("--id", val, 0, UINT32_MAX, &f->id);
 	case O_WAIT:
 		return opt_num("--wait-reply", val, 1, 3600000, &f->wait_ms);
+	case O_REPLIES:
+		return opt_num("--replies", val, 1, 65536, &f->replies);
 	case O_ORDER:
 		for (size_t i = 0;
 		     i < sizeof(order_names) / sizeof(*order_names); i++) {
@@ -1038,6 +1044,7 @@ static int cmd_frags(int argc, char **argv)
 	    {"count", required_argument, NULL, O_COUNT},
 	    {"id", required_argument, NULL, O_ID},
 	    {"wait-reply", required_argument, NULL, O_WAIT},
+	    {"replies", required_argument, NULL, O_REPLIES},
 	    {0},
 	};
 	struct frags f = {.count = 1, .order = ORDER_FORWARD};

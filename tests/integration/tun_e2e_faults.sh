@@ -6,7 +6,9 @@
 #
 #   6. the only instance n3p1 is behind the 1300-byte link: bulk TCP
 #      (65000-byte requests, IPv4 and IPv6) arrives whole, large UDP
-#      requests (fragmented) too, and a bulk download (iperf3 -R) completes;
+#      requests (fragmented) too, a reply whose later fragment comes
+#      before its first (held until the first comes), and a bulk download
+#      (iperf3 -R) completes;
 #      the outer datagrams were fragmented on the way (router and node 3's
 #      IP counters);
 #   4. instances n2p1 and n3p1, 200 long-lived TCP connections: node 2's
@@ -77,6 +79,46 @@ for c in "dgram4 $S4:5003" "dgram6 [$S6]:5003"; do
 		fail "$name: 8000-byte UDP requests over the 1300-byte link: $(jq -c '{connected, failed_connects, lost, sent, received, dropped, intact, corrupt}' "$r")"
 	ok "$name: $(jq .received "$r") UDP requests of 8016 bytes (fragmented) to n3p1, all intact"
 done
+# A reply's fragments in the wrong order (the underlay reordered them): the
+# client's node holds the later fragment until its first comes, then
+# translates both. A node "ny" registered at the router's address on node
+# 1's link (port 40000, the router's only local port) sends them by hand,
+# as n3p1's reply: flow n1p1:42001 -> web:5010, placed on n3p1, the only
+# instance, whose sink answers the request first.
+tunnel_exec n3p1 "$BIN/pktcraft" udp-sink --port 5010 --name n3p1 >"$WORK/fsink.out" 2>"$WORK/fsink.log" &
+PIDS+=("$!")
+wait_for 10 "the UDP sink in n3p1" grep -q . "$WORK/fsink.log"
+tunnel_exec u sysctl -qw net.ipv4.ip_local_port_range="40000 40000"
+"$BIN/straitctl" --nsp "unix:$WORK/nsp.sock" nsp register --type tunnel --trench trench-a --ip 198.18.1.1/32 --context node=ny \
+	--context port=40000 --keep >>"$WORK/reg-ny.log" 2>&1 &
+ny=$!
+PIDS+=("$ny")
+wait_for 10 "node 1 to know the node ny" eval '[ "$(tunnel_metric 1 strait_tun_nodes)" = 4 ]'
+fmetric() { tunnel_metric 1 "strait_tun_fragments_$1_total"; }
+held0=$(fmetric held) rel0=$(fmetric released) early0=$(drops 1 fragment_early)
+tunnel_exec n1p1 "$BIN/pktcraft" frags --src 198.19.1.11 --dst "$S4" --sport 42001 --dport 5010 --size 64 \
+	--mtu 1500 --wait-reply 10000 --replies 2 >"$WORK/freply.out" 2>"$WORK/freply.log" &
+client=$!
+PIDS+=("$client")
+wait_for 10 "the sink's answer to n1p1:42001" grep -q "^n3p1 64 ok$" "$WORK/freply.out"
+# 1200 bytes of text: 8 + 992 in the first fragment (MF), 208 at offset 125.
+text=$(printf 'held-till-its-first-came %.0s' $(seq 48)) # 25 x 48
+hex=$(printf '%s' "$text" | od -An -tx1 | tr -d ' \n')
+udp=$(tunnel_udp_hex 5010 42001 1200 "$hex")
+first=$(tunnel_ip4_hex 198.19.3.11 198.19.1.11 17 7001 2000 "${udp:0:2000}")
+later=$(tunnel_ip4_hex 198.19.3.11 198.19.1.11 17 7001 007d "${udp:2000}")
+tunnel_send_hex u 198.18.1.2 7779 "$(tunnel_hdr_hex 1 1)$later" "$(tunnel_hdr_hex 1 1)$first"
+wait "$client" || fail "n1p1 got no second reply (the fragments sent by hand): $(cat "$WORK/freply.out" "$WORK/freply.log")"
+got=$(sed -n 2p "$WORK/freply.out")
+[ "$got" = "$text" ] || fail "the reassembled reply differs: '$got'"
+held=$(($(fmetric held) - held0)) rel=$(($(fmetric released) - rel0))
+early=$(($(drops 1 fragment_early) - early0))
+[ "$held" = 1 ] && [ "$rel" = 1 ] && [ "$early" = 0 ] ||
+	fail "node 1: fragments held +$held, released +$rel, fragment_early +$early (want 1, 1, 0)"
+kill -TERM "$ny"
+wait "$ny" || true
+wait_for 10 "node 1 to forget ny" eval '[ "$(tunnel_metric 1 strait_tun_nodes)" = 3 ]'
+ok "a reply in 2 fragments, the later one first (sent by hand from node ny): held until its first came, both translated, n1p1 got the 1200-byte reply whole from the service IP $S4:5010"
 tunnel_exec n3p1 iperf3 -s -1 -p 5201 >"$WORK/iperf3-server.log" 2>&1 &
 PIDS+=("$!")
 wait_for 10 "iperf3 server in n3p1" eval "tunnel_exec n3p1 ss -Hltn '( sport = :5201 )' | grep -q 5201"

@@ -314,17 +314,29 @@ tunnel_hdr_hex() {
 	printf '%02x%02x0000%s\n' "${1:-1}" "${2:-0}" "${3:-$(tunnel_trench_tag trench-a)}"
 }
 
-# tunnel_ip4_udp_hex SRC DST SPORT DPORT PAYLOAD_HEX: an IPv4 UDP packet as
-# hex: a correct header checksum, UDP checksum 0 (none, valid over IPv4).
-tunnel_ip4_udp_hex() {
-	local src=$1 dst=$2 sp=$3 dp=$4 pl=$5 ulen tlen hdr sum=0 i a
-	ulen=$((8 + ${#pl} / 2)) tlen=$((20 + 8 + ${#pl} / 2))
+# tunnel_ip4_hex SRC DST PROTO ID FRAG PAYLOAD_HEX: an IPv4 packet as hex,
+# with a correct header checksum; ID the identification, FRAG the 16-bit
+# flags and fragment offset word in hex (4000: DF; 2000: MF, offset 0).
+tunnel_ip4_hex() {
+	local src=$1 dst=$2 proto=$3 id=$4 frag=$5 pl=$6 hdr sum=0 i
 	a() { local IFS=.; set -- $1; printf '%02x%02x%02x%02x' "$1" "$2" "$3" "$4"; }
-	hdr=$(printf '4500%04x00004000401100' "$tlen")00$(a "$src")$(a "$dst")
+	hdr=$(printf '4500%04x%04x%s40%02x' $((20 + ${#pl} / 2)) "$id" "$frag" "$proto")0000$(a "$src")$(a "$dst")
 	for ((i = 0; i < 40; i += 4)); do sum=$((sum + 16#${hdr:i:4})); done
 	while ((sum >> 16)); do sum=$(((sum & 0xffff) + (sum >> 16))); done
-	printf '%s%04x%s%04x%04x%04x0000%s\n' "${hdr:0:20}" $((~sum & 0xffff)) "${hdr:24}" \
-		"$sp" "$dp" "$ulen" "$pl"
+	printf '%s%04x%s%s\n' "${hdr:0:20}" $((~sum & 0xffff)) "${hdr:24}" "$pl"
+}
+
+# tunnel_udp_hex SPORT DPORT LEN PAYLOAD_HEX: a UDP header for a datagram
+# of LEN payload bytes (checksum 0: none, valid over IPv4), then
+# PAYLOAD_HEX (all of the payload, or the part a first fragment carries).
+tunnel_udp_hex() {
+	printf '%04x%04x%04x0000%s\n' "$1" "$2" $((8 + $3)) "$4"
+}
+
+# tunnel_ip4_udp_hex SRC DST SPORT DPORT PAYLOAD_HEX: an IPv4 UDP packet as
+# hex, DF set.
+tunnel_ip4_udp_hex() {
+	tunnel_ip4_hex "$1" "$2" 17 0 4000 "$(tunnel_udp_hex "$3" "$4" $((${#5} / 2)) "$5")"
 }
 
 # tunnel_send_hex NS HOST PORT HEX...: from namespace NS (u, n<j>, a pod),

@@ -134,6 +134,8 @@ static void full(struct answer *a)
 	a->c.flows_capacity = 262144;
 	a->c.flows_new = 1;
 	a->c.flows_forgotten = 0;
+	a->c.fragments_held = 3;
+	a->c.fragments_released = 2;
 	for (size_t i = 0; i < NREASONS; i++) {
 		a->drop[i] = (Tun__Counter)TUN__COUNTER__INIT;
 		a->drop[i].name = (char *)reasons[i];
@@ -186,7 +188,8 @@ static void test_text(void **state)
 	    "  sent over UDP           2        200\n"
 	    "flows 3 of 262144, placed 1, forgotten 0\n"
 	    "UDP sends 2 in 1 calls, receive batches 3, merged segments 0\n"
-	    "MSS clamped 1, unreachables sent 2\n"
+	    "MSS clamped 1, unreachables sent 2, fragments held 3 (released "
+	    "2)\n"
 	    "drops: no_instance 2, not_ready 1\n");
 	buf_free(&out);
 }
@@ -221,7 +224,8 @@ static void test_empty(void **state)
 	    "  sent over UDP      0        0\n"
 	    "flows 0 of 0, placed 0, forgotten 0\n"
 	    "UDP sends 0 in 0 calls, receive batches 0, merged segments 0\n"
-	    "MSS clamped 0, unreachables sent 0\n"
+	    "MSS clamped 0, unreachables sent 0, fragments held 0 (released "
+	    "0)\n"
 	    "drops: none\n");
 	buf_reset(&out);
 	assert_int_equal(ctl_tun_status_json(&out, &r), 0);
@@ -257,6 +261,8 @@ static void test_empty(void **state)
 					   "    \"flowsCapacity\": 0,\n"
 					   "    \"flowsNew\": 0,\n"
 					   "    \"flowsForgotten\": 0,\n"
+					   "    \"fragmentsHeld\": 0,\n"
+					   "    \"fragmentsReleased\": 0,\n"
 					   "    \"drops\": {}\n"
 					   "  }\n"
 					   "}\n");
@@ -350,6 +356,8 @@ static void test_json(void **state)
 			    "    \"flowsCapacity\": 262144,\n"
 			    "    \"flowsNew\": 1,\n"
 			    "    \"flowsForgotten\": 0,\n"
+			    "    \"fragmentsHeld\": 3,\n"
+			    "    \"fragmentsReleased\": 2,\n"
 			    "    \"drops\": {\n"
 			    "      \"no_service\": 0,\n"
 			    "      \"no_instance\": 2,\n"

@@ -790,6 +790,7 @@ static void test_fragments(void **state)
 	d = out(f, mkf(&t, IPPROTO_UDP, cli, 7000, svc, 53, 0x1234, IP4_MF));
 	assert_true(t.p.first_fragment);
 	assert_true(d.new_flow);
+	assert_int_equal(d.n_released, 0);
 	uint32_t id = d.instance;
 	assert_to(f, &d, svc, id);
 	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x1234, 185));
@@ -797,18 +798,133 @@ static void test_fragments(void **state)
 	assert_to(f, &d, svc, id);
 	assert_false(d.new_flow);
 
+	/* Before their first: held, each in a slot of its own. */
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x4321, 370));
+	assert_int_equal(d.action, TUN_HOLD);
+	uint32_t s1 = d.hold_id;
 	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x4321, 185));
-	expect(&d, TUN_DROP, TUN_R_FRAG);
-	d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.6", 0, svc, 0, 0x1234, 185));
-	expect(&d, TUN_DROP, TUN_R_FRAG);
-	assert_int_equal(stats(f).reasons[TUN_R_FRAG], 2);
+	assert_int_equal(d.action, TUN_HOLD);
+	uint32_t s2 = d.hold_id;
+	assert_true(s1 < TUN_HOLD_SLOTS && s2 < TUN_HOLD_SLOTS && s1 != s2);
+	assert_int_equal(stats(f).frags_held, 2);
+	assert_int_equal(stats(f).reasons[TUN_R_FRAG], 0);
 
-	/* The late first of 0x4321 (the same flow): its later ones follow. */
+	/* The late first of 0x4321 (the same flow) releases them in their
+	 * arrival order; passed through again, they follow it. */
 	d = out(f, mkf(&t, IPPROTO_UDP, cli, 7000, svc, 53, 0x4321, IP4_MF));
 	assert_false(d.new_flow);
+	assert_to(f, &d, svc, id);
+	assert_int_equal(d.n_released, 2);
+	assert_int_equal(d.released[0], s1);
+	assert_int_equal(d.released[1], s2);
 	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x4321, 370));
 	assert_to(f, &d, svc, id);
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x4321, 185));
+	assert_to(f, &d, svc, id);
+	assert_int_equal(stats(f).frags_released, 2);
 	assert_int_equal(stats(f).flows_new, 1);
+
+	/* Their slots are free again: the next hold takes the last freed. */
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x5555, 185));
+	assert_int_equal(d.action, TUN_HOLD);
+	assert_int_equal(d.hold_id, s2);
+}
+
+/* A held fragment whose first never comes is given up after TUN_HOLD_MS,
+ * as fragment_early, and its slot is free again. */
+static void test_fragment_expires(void **state)
+{
+	struct fx *f = *state;
+	const char *cli = "10.0.1.5", *svc = "10.30.0.10";
+	struct tpkt t;
+	struct tun_decision d;
+
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x777, 185));
+	assert_int_equal(d.action, TUN_HOLD);
+	uint32_t s = d.hold_id;
+	f->now += TUN_HOLD_MS - 1;
+	tun_core_expire(f->core, f->now);
+	assert_int_equal(stats(f).reasons[TUN_R_FRAG], 0);
+	f->now += 1;
+	tun_core_expire(f->core, f->now);
+	assert_int_equal(stats(f).reasons[TUN_R_FRAG], 1);
+	assert_int_equal(stats(f).frags_released, 0);
+
+	/* Its first, too late: nothing to release; a new hold reuses s. */
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 7000, svc, 53, 0x777, IP4_MF));
+	assert_true(d.new_flow);
+	assert_int_equal(d.n_released, 0);
+	d = out(f, mkf(&t, IPPROTO_UDP, cli, 0, svc, 0, 0x778, 185));
+	assert_int_equal(d.hold_id, s);
+}
+
+/* The bounds: TUN_HOLD_PER_DATAGRAM per datagram, TUN_HOLD_SLOTS in all;
+ * beyond them a fragment is dropped at once. Destroying the core gives the
+ * held ones up. */
+static void test_fragment_bounds(void **state)
+{
+	struct fx *f = *state;
+	const char *svc = "10.30.0.10";
+	struct tpkt t;
+	struct tun_decision d;
+	bool taken[TUN_HOLD_SLOTS] = {false};
+
+	for (uint16_t i = 0; i < TUN_HOLD_PER_DATAGRAM; i++) {
+		d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.5", 0, svc, 0, 0x100,
+			       (uint16_t)(185 * (i + 1))));
+		assert_int_equal(d.action, TUN_HOLD);
+		assert_false(taken[d.hold_id]);
+		taken[d.hold_id] = true;
+	}
+	d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.5", 0, svc, 0, 0x100, 2000));
+	expect(&d, TUN_DROP, TUN_R_FRAG);
+
+	/* Fill the rest of the slots, one datagram each. */
+	for (int i = TUN_HOLD_PER_DATAGRAM; i < TUN_HOLD_SLOTS; i++) {
+		d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.5", 0, svc, 0,
+			       (uint16_t)(0x200 + i), 185));
+		assert_int_equal(d.action, TUN_HOLD);
+		assert_false(taken[d.hold_id]);
+		taken[d.hold_id] = true;
+	}
+	d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.6", 0, svc, 0, 0x999, 185));
+	expect(&d, TUN_DROP, TUN_R_FRAG);
+	assert_int_equal(stats(f).frags_held, TUN_HOLD_SLOTS);
+	assert_int_equal(stats(f).reasons[TUN_R_FRAG], 2);
+
+	/* One first releases its 8; the freed slots take new holds. */
+	d = out(f,
+		mkf(&t, IPPROTO_UDP, "10.0.1.5", 7000, svc, 53, 0x100, IP4_MF));
+	assert_int_equal(d.n_released, TUN_HOLD_PER_DATAGRAM);
+	d = out(f, mkf(&t, IPPROTO_UDP, "10.0.1.6", 0, svc, 0, 0x999, 185));
+	assert_int_equal(d.action, TUN_HOLD);
+}
+
+/* On the client's node, a reply's later fragment that comes through the
+ * tunnel before its first is held too, and released by it. */
+static void test_reply_fragment_held(void **state)
+{
+	struct fx *f = *state;
+	const char *cli = "10.0.1.5", *svc = "10.30.0.10";
+	struct tpkt t, r;
+	struct tun_decision d;
+
+	flow_to(tun_core_view(f->core), &t, IPPROTO_UDP, cli, svc, 53, 2);
+	assert_true(out(f, &t.p).new_flow);
+	d = in(f, mkf(&r, IPPROTO_UDP, "10.2.0.2", 0, cli, 0, 0x42, 185), true,
+	       2);
+	assert_int_equal(d.action, TUN_HOLD);
+	uint32_t s = d.hold_id;
+	d = in(
+	    f,
+	    mkf(&r, IPPROTO_UDP, "10.2.0.2", 53, cli, t.p.sport, 0x42, IP4_MF),
+	    true, 2);
+	assert_snat(&d, "10.2.0.2", svc, 2);
+	assert_int_equal(d.n_released, 1);
+	assert_int_equal(d.released[0], s);
+	d = in(f, mkf(&r, IPPROTO_UDP, "10.2.0.2", 0, cli, 0, 0x42, 185), true,
+	       2);
+	assert_snat(&d, "10.2.0.2", svc, 2);
 }
 
 /* A flow busy in one direction keeps the other direction's entry: a UDP
@@ -849,6 +965,9 @@ int main(void)
 	    T(test_replies),
 	    T(test_server_node),
 	    T(test_fragments),
+	    T(test_fragment_expires),
+	    T(test_fragment_bounds),
+	    T(test_reply_fragment_held),
 	    T(test_reply_after_one_way_traffic),
 	};
 
