@@ -10,6 +10,7 @@
 
 #include "lb.h"
 #include "log.h"
+#include "nsp_client.h"
 
 #define LB_FRONTEND_REFRESH_MS 20000
 #define LB_FRONTEND_BYE_MS 1000
@@ -81,45 +82,18 @@ void lb_frontend_start(struct lb *lb)
 			       LB_FRONTEND_REFRESH_MS, LB_FRONTEND_REFRESH_MS);
 }
 
-static void on_bye(void *data, const Rpc__Status *st,
-		   const ProtobufCMessage *msg)
-{
-	struct lb *lb = data;
-	(void)st;
-	if (msg)
-		log_info("nsp: unregistered as a frontend");
-	uv_stop(lb->loop);
-}
-
-static void on_bye_timeout(uv_timer_t *t)
-{
-	struct lb *lb = t->data;
-	log_warn("nsp: no answer to the frontend's Unregister in %d ms; the "
-		 "lease will end it", LB_FRONTEND_BYE_MS);
-	uv_stop(lb->loop);
-}
-
 /* Unregisters (waiting up to LB_FRONTEND_BYE_MS for the answer, running
  * the loop) and closes the timer. */
 void lb_frontend_stop(struct lb *lb)
 {
 	uv_timer_stop(&lb->frontend_timer);
-	if (lb->registered && lb->nsp && rpc_client_connected(lb->nsp)) {
+	if (lb->registered) {
 		Nsp__Target t;
 		Nsp__StreamRef ref;
 		Nsp__Target__ContextEntry ctx, *pctx;
 		fill(lb, &t, &ref, &ctx, &pctx);
-		Nsp__UnregisterRequest req = NSP__UNREGISTER_REQUEST__INIT;
-		req.target = &t;
-		if (rpc_client_call(lb->nsp, "nsp.TargetRegistry/Unregister",
-				    &req.base,
-				    &nsp__unregister_response__descriptor,
-				    on_bye, lb, NULL) == 0) {
-			uv_timer_start(&lb->frontend_timer, on_bye_timeout,
-				       LB_FRONTEND_BYE_MS, 0);
-			uv_run(lb->loop, UV_RUN_DEFAULT);
-			uv_timer_stop(&lb->frontend_timer);
-		}
+		nsp_unregister_wait(lb->nsp, &t, LB_FRONTEND_BYE_MS,
+				    " as a frontend");
 	}
 	uv_close((uv_handle_t *)&lb->frontend_timer, NULL);
 }

@@ -219,6 +219,16 @@ int rpc_client_call(struct rpc_client *c, const char *method,
 /* Gives up a call: sends CANCEL and ends it at once with CANCELLED. */
 int rpc_client_cancel(struct rpc_client *c, uint32_t id);
 
+/* For a daemon's last words (an Unregister before it exits): starts a
+ * unary call and runs the client's loop (every handle of it) until the
+ * answer comes or timeout_ms pass, then gives the call up. Returns 0 for a
+ * response, -EPROTO for an error status, -ETIMEDOUT, or
+ * rpc_client_call()'s error (-ENOTCONN when not connected). */
+int rpc_client_call_wait(struct rpc_client *c, const char *method,
+			 const ProtobufCMessage *req,
+			 const ProtobufCMessageDescriptor *reply,
+			 uint64_t timeout_ms);
+
 /* For a daemon's long-lived calls (watches, registrations): logs a
  * warning "nsp: WHAT: CODE: message" unless the end is the transport's own
  * (UNAVAILABLE: the connection went, and the caller re-issues the call on

@@ -368,6 +368,51 @@ int rpc_client_cancel(struct rpc_client *c, uint32_t id)
 	return 0;
 }
 
+struct call_wait {
+	int rc;
+	bool done, late;
+};
+
+static void wait_answered(void *data, const Rpc__Status *st,
+			  const ProtobufCMessage *msg)
+{
+	struct call_wait *w = data;
+	w->rc = msg ? 0 : st->code == RPC__CODE__CANCELLED ? -ECANCELED
+							   : -EPROTO;
+	w->done = true;
+}
+
+static void wait_late(uv_timer_t *t)
+{
+	struct call_wait *w = t->data;
+	w->late = true;
+}
+
+int rpc_client_call_wait(struct rpc_client *c, const char *method,
+			 const ProtobufCMessage *req,
+			 const ProtobufCMessageDescriptor *reply,
+			 uint64_t timeout_ms)
+{
+	struct call_wait w = {0};
+	uint32_t id;
+	int rc = rpc_client_call(c, method, req, reply, wait_answered, &w, &id);
+	if (rc < 0)
+		return rc;
+	uv_timer_t t;
+	uv_timer_init(c->loop, &t);
+	t.data = &w;
+	uv_timer_start(&t, wait_late, timeout_ms, 0);
+	while (!w.done && !w.late)
+		uv_run(c->loop, UV_RUN_ONCE);
+	if (!w.done) {
+		rpc_client_cancel(c, id); /* w goes out of scope */
+		w.rc = -ETIMEDOUT;
+	}
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(c->loop, UV_RUN_NOWAIT); /* t is closed before it goes */
+	return w.rc;
+}
+
 bool rpc_warn_end(const char *prefix, const char *what, const Rpc__Status *st)
 {
 	if (st->code == RPC__CODE__UNAVAILABLE ||

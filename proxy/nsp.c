@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "nsp.pb-c.h"
+#include "nsp_client.h"
 #include "proxy.h"
 
 #define BYE_MS 1000
@@ -240,43 +241,12 @@ int proxy_nsp_start(struct proxy *p, const struct sockaddr *addr)
 	return rpc_client_start(p->loop, addr, &cfg, &p->nsp);
 }
 
-static void on_bye(void *data, const Rpc__Status *st,
-		   const ProtobufCMessage *msg)
-{
-	struct proxy *p = data;
-	(void)st;
-	if (msg)
-		log_info("nsp: unregistered");
-	uv_stop(p->loop);
-}
-
-static void on_bye_timeout(uv_timer_t *t)
-{
-	struct proxy *p = t->data;
-	log_warn("nsp: no answer to Unregister in %d ms; the lease will end "
-		 "it", BYE_MS);
-	uv_stop(p->loop);
-}
-
 void proxy_nsp_stop(struct proxy *p)
 {
-	if (p->registered && p->nsp && rpc_client_connected(p->nsp)) {
+	if (p->registered) {
 		struct reg r;
 		fill(p, &r);
-		Nsp__UnregisterRequest req = NSP__UNREGISTER_REQUEST__INIT;
-		req.target = &r.t;
-		if (rpc_client_call(p->nsp, "nsp.TargetRegistry/Unregister",
-				    &req.base,
-				    &nsp__unregister_response__descriptor,
-				    on_bye, p, NULL) == 0) {
-			uv_timer_t t;
-			uv_timer_init(p->loop, &t);
-			t.data = p;
-			uv_timer_start(&t, on_bye_timeout, BYE_MS, 0);
-			uv_run(p->loop, UV_RUN_DEFAULT);
-			uv_close((uv_handle_t *)&t, NULL);
-			uv_run(p->loop, UV_RUN_NOWAIT);
-		}
+		nsp_unregister_wait(p->nsp, &r.t, BYE_MS, "");
 	}
 	if (p->nsp)
 		rpc_client_close(p->nsp, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "nsp.pb-c.h"
+#include "nsp_client.h"
 #include "rpc.h"
 #include "tun.h"
 
@@ -483,48 +484,16 @@ int tun_nsp_start(struct tun_daemon *d, const struct sockaddr *addr)
 	return rpc_client_start(d->loop, addr, &cfg, &d->nsp);
 }
 
-static void on_bye(void *data, const Rpc__Status *st,
-		   const ProtobufCMessage *msg)
-{
-	struct tun_daemon *d = data;
-	(void)st;
-	if (msg)
-		log_info("nsp: unregistered");
-	uv_stop(d->loop);
-}
-
-static void on_bye_timeout(uv_timer_t *t)
-{
-	struct tun_daemon *d = t->data;
-	log_warn("nsp: no answer to Unregister in %d ms; the lease will end "
-		 "it",
-		 BYE_MS);
-	uv_stop(d->loop);
-}
-
 void tun_nsp_stop(struct tun_daemon *d)
 {
 	if (!d->ns)
 		return;
 	uv_timer_stop(&d->refresh_timer);
 	uv_timer_stop(&d->rebuild_timer);
-	if (d->registered && d->nsp && rpc_client_connected(d->nsp)) {
+	if (d->registered) {
 		struct self s;
 		fill(d, &s);
-		Nsp__UnregisterRequest req = NSP__UNREGISTER_REQUEST__INIT;
-		req.target = &s.t;
-		if (rpc_client_call(d->nsp, "nsp.TargetRegistry/Unregister",
-				    &req.base,
-				    &nsp__unregister_response__descriptor,
-				    on_bye, d, NULL) == 0) {
-			uv_timer_t t;
-			uv_timer_init(d->loop, &t);
-			t.data = d;
-			uv_timer_start(&t, on_bye_timeout, BYE_MS, 0);
-			uv_run(d->loop, UV_RUN_DEFAULT);
-			uv_close((uv_handle_t *)&t, NULL);
-			uv_run(d->loop, UV_RUN_NOWAIT);
-		}
+		nsp_unregister_wait(d->nsp, &s.t, BYE_MS, "");
 	}
 	if (d->nsp)
 		rpc_client_close(d->nsp, NULL, NULL);
