@@ -1,7 +1,7 @@
 /* The packet loop (docs/tun.md). Two uv_poll callbacks:
  *
  *   strait-tun0 readable: read packets (with their virtio_net_hdr) one by
- *     one into an arena, up to a budget; decide (svc.c), translate
+ *     one into an arena, up to a budget; decide (core.c), translate
  *     (nat.c), then write the packet back to the device (same-node
  *     instance) or cut it into segments (seg.c) and queue them for the
  *     instance's node. When the device has no more (or the arena is full)

@@ -154,6 +154,10 @@ size_t tun_view_services(const struct tun_view *v,
 size_t tun_view_nodes(const struct tun_view *v,
 		      const struct tun_vnode *const **out);
 
+/* Whether addr (of family 4 or 6) is an instance address on this node. */
+bool tun_view_is_local(const struct tun_view *v, int family,
+		       const uint8_t *addr);
+
 /* The flow hash: XXH3 of the flow's fields, the same on every node. */
 uint64_t tun_flow_hash(const struct conn_key *k);
 

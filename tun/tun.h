@@ -1,6 +1,7 @@
 /* strait-tun: the daemon's state and its modules (docs/tun.md).
  *
- *   svc.c    pure: tables (view) and per-flow decisions (core)
+ *   view.c   pure: the tables NSP gives, as an immutable view (svc.h)
+ *   core.c   pure: per-flow decisions over the view (svc.h)
  *   nat.c    pure: address translation, checksums, MSS clamping
  *   seg.c    pure: TSO split for the send, GRO coalescing for the write
  *   hdr.c    pure: the 8-byte strait header
