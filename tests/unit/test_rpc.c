@@ -295,6 +295,36 @@ static void test_stream_and_cancel(void **state)
 	assert_true(run_until(&f->loop, &f->stream_closed, 1));
 }
 
+/* rpc_client_call_wait: a daemon's last call, waited for on the loop. */
+static void test_call_wait(void **state)
+{
+	struct fixture *f = *state;
+	Rpc__Status req = RPC__STATUS__INIT;
+	req.message = "bye";
+	assert_int_equal(rpc_client_call_wait(f->client, "test.Echo/Echo",
+					      &req.base,
+					      &rpc__status__descriptor, 5000),
+			 0);
+	req.message = "fail";
+	assert_int_equal(rpc_client_call_wait(f->client, "test.Echo/Echo",
+					      &req.base,
+					      &rpc__status__descriptor, 5000),
+			 -EPROTO);
+	/* No answer: given up after the timeout, and cancelled, so the
+	 * server's end of the call closes too. */
+	req.code = 0;
+	req.message = "";
+	assert_int_equal(rpc_client_call_wait(f->client, "test.Count/Count",
+					      &req.base,
+					      &rpc__status__descriptor, 50),
+			 -ETIMEDOUT);
+	assert_true(run_until(&f->loop, &f->stream_closed, 1));
+	/* The connection is still good. */
+	call_echo(f, "after");
+	assert_true(run_until(&f->loop, &f->answers, 1));
+	assert_string_equal(f->last_text, "after");
+}
+
 /* The server restarts on the same port: the open stream ends UNAVAILABLE,
  * the client reconnects by itself. */
 static void test_reconnect(void **state)
@@ -685,6 +715,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unknown_method_and_bad_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_and_cancel, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_call_wait, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect, setup,
 						teardown),
