@@ -331,6 +331,23 @@ static void note_first(struct tun_core *c, const struct pkt *p, uint32_t stream,
 	c->stats.frags_released += n;
 }
 
+/* A packet of flow k that the table knows (of that kind, when kind is not
+ * 0): decided as its entry says, its pair kept alive, and a first
+ * fragment's held ones released. False: not known, d to be filled anew. */
+static bool known_flow(struct tun_core *c, const struct pkt *p,
+		       const struct conn_key *k, uint32_t kind, uint64_t now_ms,
+		       struct tun_decision *d)
+{
+	uint32_t target = 0, stream = 0;
+	if (conntab_lookup(c->flows, k, now_ms, &target, &stream) < 0 ||
+	    (kind && (stream & KIND_MASK) != kind) ||
+	    follow(c, p, stream, target, d) < 0)
+		return false;
+	touch_pair(c, k, stream, d, now_ms);
+	note_first(c, p, stream, target, now_ms, d);
+	return true;
+}
+
 int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
 		   struct tun_decision *d)
 {
@@ -339,14 +356,9 @@ int tun_decide_out(struct tun_core *c, const struct pkt *p, uint64_t now_ms,
 		return later_fragment(c, p, now_ms, d);
 
 	struct conn_key k;
-	uint32_t target = 0, stream = 0;
 	conn_key_from_packet(&k, p);
-	if (conntab_lookup(c->flows, &k, now_ms, &target, &stream) == 0 &&
-	    follow(c, p, stream, target, d) == 0) {
-		touch_pair(c, &k, stream, d, now_ms);
-		note_first(c, p, stream, target, now_ms, d);
+	if (known_flow(c, p, &k, 0, now_ms, d))
 		return 0;
-	}
 	memset(d, 0, sizeof(*d));
 	const struct tun_vsvc *s = tun_view_service(c->view, fam(p), p->dst);
 	/* An ICMP error never starts a flow, nor gets an error back. */
@@ -397,15 +409,9 @@ int tun_decide_in(struct tun_core *c, const struct pkt *p, bool reply,
 	if (p->fragment && !p->first_fragment)
 		return later_fragment(c, p, now_ms, d);
 	struct conn_key k;
-	uint32_t target = 0, stream = 0;
 	conn_key_from_packet(&k, p);
-	if (conntab_lookup(c->flows, &k, now_ms, &target, &stream) == 0 &&
-	    (stream & KIND_MASK) == KIND_REV &&
-	    follow(c, p, stream, target, d) == 0) {
-		touch_pair(c, &k, stream, d, now_ms);
-		note_first(c, p, stream, target, now_ms, d);
+	if (known_flow(c, p, &k, KIND_REV, now_ms, d))
 		return 0;
-	}
 	memset(d, 0, sizeof(*d));
 	return fail(c, d, TUN_DROP, TUN_R_NO_FLOW);
 }
