@@ -12,7 +12,12 @@
 #              control socket unix:$WORK/tun<j>.sock)
 #   T-n<j>p<k> pod k of node j: 198.19.<j>.<10+k>/24 fd00:19:<j>::<10+k>/64,
 #              default via the node; strait-traffic server --name n<j>p<k>
-#              on port 5003 (TCP and UDP)
+#              on port 5003 (TCP and UDP). With --routed, no bridge: each
+#              pod has a veth of its own to the node, /32 and /128
+#              addresses, default via 198.19.<j>.1 and fe80::1 (the node's
+#              end of every pod's veth), so that pods of one node reach
+#              each other through the node's routing (as Calico and Cilium
+#              wire pods), not across a bridge
 #   root ns    strait-nsp on unix:$WORK/nsp.sock (config $WORK/config):
 #              trench trench-a, service web 198.19.200.10 fd00:19:200::10
 #              (policy spread, max-instances 10). No link, route or address
@@ -25,7 +30,7 @@
 # Functions:
 #   tunnel_init NAME             skips (77) unless root and namespaces; EXIT
 #                                trap removes every namespace and process
-#   tunnel_start [--nodes N] [--pods K] [--mtu-of J=M]...
+#   tunnel_start [--nodes N] [--pods K] [--mtu-of J=M]... [--routed]
 #                                the topology, NSP, a strait-tun per node
 #                                (each registered), the pods and servers
 #   tunnel_tun_start J [ARGS...] / tunnel_tun_kill J [SIGNAL=TERM]
@@ -115,8 +120,8 @@ items:
 EOF
 }
 
-_tunnel_build() { # N K MTUSPEC
-	local n=$1 k=$2 mtus=$3 j i p=$TUNNEL_P m
+_tunnel_build() { # N K MTUSPEC ROUTED(0|1)
+	local n=$1 k=$2 mtus=$3 routed=$4 j i p=$TUNNEL_P m v
 	trap 'echo "tunnel: failed: $BASH_COMMAND" >&2' ERR
 	set -e
 	_tunnel_ns u
@@ -136,17 +141,33 @@ _tunnel_build() { # N K MTUSPEC
 		ip -n "$p-n$j" link set "${p}n$j" up
 		ip -n "$p-n$j" route add default via "198.18.$j.1"
 		ip -n "$p-n$j" -6 route add default via "fd00:18:$j::1"
-		ip -n "$p-n$j" link add "${p}b$j" type bridge
-		ip -n "$p-n$j" addr add "198.19.$j.1/24" dev "${p}b$j"
-		ip -n "$p-n$j" addr add "fd00:19:$j::1/64" dev "${p}b$j" nodad
-		ip -n "$p-n$j" link set "${p}b$j" up
+		if [ "$routed" = 0 ]; then
+			ip -n "$p-n$j" link add "${p}b$j" type bridge
+			ip -n "$p-n$j" addr add "198.19.$j.1/24" dev "${p}b$j"
+			ip -n "$p-n$j" addr add "fd00:19:$j::1/64" dev "${p}b$j" nodad
+			ip -n "$p-n$j" link set "${p}b$j" up
+		fi
 		for ((i = 1; i <= k; i++)); do
 			_tunnel_ns "n${j}p$i"
-			ip link add "${p}v$j$i" netns "$p-n$j" type veth peer name eth0 netns "$p-n${j}p$i"
-			ip -n "$p-n$j" link set "${p}v$j$i" master "${p}b$j" up
+			v=${p}v$j$i
+			ip link add "$v" netns "$p-n$j" type veth peer name eth0 netns "$p-n${j}p$i"
+			ip -n "$p-n${j}p$i" link set eth0 up
+			if [ "$routed" = 1 ]; then
+				ip -n "$p-n$j" addr add "198.19.$j.1/32" dev "$v"
+				ip -n "$p-n$j" addr add fe80::1/64 dev "$v" nodad
+				ip -n "$p-n$j" link set "$v" up
+				ip -n "$p-n$j" route add "198.19.$j.$((10 + i))/32" dev "$v"
+				ip -n "$p-n$j" -6 route add "fd00:19:$j::$((10 + i))/128" dev "$v"
+				ip -n "$p-n${j}p$i" addr add "198.19.$j.$((10 + i))/32" dev eth0
+				ip -n "$p-n${j}p$i" addr add "fd00:19:$j::$((10 + i))/128" dev eth0 nodad
+				ip -n "$p-n${j}p$i" route add "198.19.$j.1" dev eth0
+				ip -n "$p-n${j}p$i" route add default via "198.19.$j.1"
+				ip -n "$p-n${j}p$i" -6 route add default via fe80::1 dev eth0
+				continue
+			fi
+			ip -n "$p-n$j" link set "$v" master "${p}b$j" up
 			ip -n "$p-n${j}p$i" addr add "198.19.$j.$((10 + i))/24" dev eth0
 			ip -n "$p-n${j}p$i" addr add "fd00:19:$j::$((10 + i))/64" dev eth0 nodad
-			ip -n "$p-n${j}p$i" link set eth0 up
 			ip -n "$p-n${j}p$i" route add default via "198.19.$j.1"
 			ip -n "$p-n${j}p$i" -6 route add default via "fd00:19:$j::1"
 		done
@@ -193,17 +214,18 @@ tunnel_status() {
 }
 
 tunnel_start() {
-	local n=3 k=2 mtus=""
+	local n=3 k=2 mtus="" routed=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes) n=$2; shift 2 ;;
+		--routed) routed=1; shift ;;
 		--pods) k=$2; shift 2 ;;
 		--mtu-of) mtus="$mtus $2"; shift 2 ;;
 		*) echo "tunnel_start: unknown option $1" >&2; return 2 ;;
 		esac
 	done
 	TUNNEL_NODES=$n TUNNEL_PODS=$k
-	(_tunnel_build "$n" "$k" "$mtus") || fail "building the topology"
+	(_tunnel_build "$n" "$k" "$mtus" "$routed") || fail "building the topology"
 	_tunnel_config
 	"$BIN/strait-nsp" -l "unix:$WORK/nsp.sock" -m off -s "$WORK/nsp.db" \
 		-c "$WORK/config" >>"$WORK/nsp.log" 2>&1 &
@@ -220,10 +242,10 @@ tunnel_start() {
 	done
 }
 
-_tunnel_all_have() { # N : every strait-tun sees N instances of web
+_tunnel_all_have() { # N [SERVICE]: every strait-tun sees N instances of it (web)
 	local j
 	for ((j = 1; j <= TUNNEL_NODES; j++)); do
-		[ "$(tunnel_metric "$j" strait_tun_instances 'service="web",where="all"')" = "$1" ] || return 1
+		[ "$(tunnel_metric "$j" strait_tun_instances "service=\"${2:-web}\",where=\"all\"")" = "$1" ] || return 1
 	done
 }
 
@@ -237,16 +259,16 @@ tunnel_instance_add() { # POD [SERVICE]
 		>>"$WORK/reg-$pod.log" 2>&1 &
 	TUNNEL_REG[$pod]=$!
 	PIDS+=("$!")
-	wait_for 10 "every strait-tun has instance $pod" _tunnel_all_have $((before + 1))
+	wait_for 10 "every strait-tun has instance $pod of $svc" _tunnel_all_have $((before + 1)) "$svc"
 }
 
-tunnel_instance_del() { # POD
-	local pod=$1 before
-	before=$(tunnel_metric 1 strait_tun_instances 'service="web",where="all"')
+tunnel_instance_del() { # POD [SERVICE]
+	local pod=$1 svc=${2:-web} before
+	before=$(tunnel_metric 1 strait_tun_instances "service=\"$svc\",where=\"all\"")
 	kill -TERM "${TUNNEL_REG[$pod]}"
 	wait "${TUNNEL_REG[$pod]}" 2>/dev/null || true
 	unset "TUNNEL_REG[$pod]"
-	wait_for 10 "every strait-tun dropped instance $pod" _tunnel_all_have $((before - 1))
+	wait_for 10 "every strait-tun dropped instance $pod of $svc" _tunnel_all_have $((before - 1)) "$svc"
 }
 
 # ---- traffic and forged datagrams (the e2e tests') --------------------------
