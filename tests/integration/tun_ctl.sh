@@ -17,10 +17,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/tunnel.sh"
 
-for b in strait-tun strait-nsp strait-traffic straitctl; do
-	[ -x "$BIN/$b" ] || skip "$BIN/$b is not built yet"
-done
-command -v ping >/dev/null || skip "ping is not installed"
+tunnel_need ping
 tunnel_init tunctl
 
 tunnel_start --nodes 2 --pods 1

@@ -22,11 +22,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/tunnel.sh"
 
-for b in strait-tun strait-nsp strait-traffic straitctl; do
-	[ -x "$BIN/$b" ] || skip "$BIN/$b is not built yet"
-done
-command -v ping >/dev/null || skip "ping is not installed"
-command -v ss >/dev/null || skip "ss is not installed"
+tunnel_need ping ss
 tunnel_init tune2e
 
 S4=$TUNNEL_SERVICE4 S6=$TUNNEL_SERVICE6

@@ -30,10 +30,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/tunnel.sh"
 
-for b in strait-tun strait-nsp strait-traffic straitctl pktcraft; do
-	[ -x "$BIN/$b" ] || skip "$BIN/$b is not built yet"
-done
-for c in iperf3 nstat; do command -v $c >/dev/null || skip "$c is not installed"; done
+tunnel_need pktcraft iperf3 nstat
 tunnel_init tunflt
 
 S4=$TUNNEL_SERVICE4 S6=$TUNNEL_SERVICE6

@@ -17,10 +17,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$TOP/tests/netns/tunnel.sh"
 
-for b in strait-tun strait-nsp strait-traffic straitctl; do
-	[ -x "$BIN/$b" ] || skip "$BIN/$b is not built yet"
-done
-command -v ping >/dev/null || skip "ping is not installed"
+tunnel_need ping
 tunnel_init tunloc
 
 N4=198.19.200.20 N6=fd00:19:200::20
@@ -80,19 +77,22 @@ u=$(($(udp_tx 1) - u0)) d=$(($(dev_tx 1) - d0))
 	fail "node 1 sent $u datagrams over UDP and wrote $d packets to its device (want 0 and > 1000)"
 ok "from n1p1: TCP and UDP (IPv4, IPv6, 20 connections each) and ping all answered by n1p2 alone; node 1 wrote $d packets back to its device, sent 0 over UDP"
 
+# tunneled NAME POD J HOSTS: 20 TCP connections from POD to near, answered
+# by exactly HOSTS (a JSON list), node J sending them over UDP.
+tunneled() {
+	local name=$1 pod=$2 j=$3 hosts=$4 u0
+	u0=$(udp_tx "$j")
+	run "$name" "$pod" tcp "$N4:5003"
+	[ "$(hosts_of "$name")" = "$hosts" ] || fail "$name from $pod: answered by $(conns "$name"), not $hosts"
+	U=$(($(udp_tx "$j") - u0))
+	[ "$U" -gt 100 ] || fail "$name from $pod: node $j sent only $U datagrams over UDP"
+}
+
 # ---- 3. node 3 has none: all instances -------------------------------------------
-u0=$(udp_tx 3)
-run far4 n3p1 tcp "$N4:5003"
-[ "$(hosts_of far4)" = '["n1p2","n2p2"]' ] || fail "from n3p1: answered by $(conns far4), not both instances"
-u=$(($(udp_tx 3) - u0))
-[ "$u" -gt 100 ] || fail "node 3 sent only $u datagrams over UDP"
-ok "from n3p1 (no instance on node 3): 20 TCP connections spread $(conns far4), through the tunnel ($u datagrams)"
+tunneled far4 n3p1 3 '["n1p2","n2p2"]'
+ok "from n3p1 (no instance on node 3): 20 TCP connections spread $(conns far4), through the tunnel ($U datagrams)"
 
 # ---- 4. the local instance leaves: node 1 falls back to all ----------------------
 tunnel_instance_del n1p2 near
-u0=$(udp_tx 1)
-run after4 n1p1 tcp "$N4:5003"
-[ "$(hosts_of after4)" = '["n2p2"]' ] || fail "after n1p2 left: answered by $(conns after4), not n2p2 alone"
-u=$(($(udp_tx 1) - u0))
-[ "$u" -gt 100 ] || fail "after n1p2 left, node 1 sent only $u datagrams over UDP"
-ok "n1p2 unregistered: n1p1's new connections go to n2p2 through the tunnel ($u datagrams)"
+tunneled after4 n1p1 1 '["n2p2"]'
+ok "n1p2 unregistered: n1p1's new connections go to n2p2 through the tunnel ($U datagrams)"

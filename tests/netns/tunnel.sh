@@ -28,6 +28,7 @@
 # tunnel. rp_filter is off in every namespace.
 #
 # Functions:
+#   tunnel_need [NAME...]        skips (77) unless our binaries and NAMEs are there
 #   tunnel_init NAME             skips (77) unless root and namespaces; EXIT
 #                                trap removes every namespace and process
 #   tunnel_start [--nodes N] [--pods K] [--mtu-of J=M]... [--routed]
@@ -105,6 +106,19 @@ _tunnel_ns() { # NAME
 }
 
 tunnel_exec() { local pod=$1; shift; ip netns exec "$TUNNEL_P-$pod" "$@"; }
+
+# tunnel_need [NAME...]: skips (77) unless strait-tun, strait-nsp,
+# strait-traffic and straitctl are built in $BIN, and every NAME too (ours:
+# strait* and pktcraft) or installed (any other).
+tunnel_need() {
+	local b
+	for b in strait-tun strait-nsp strait-traffic straitctl "$@"; do
+		case $b in
+		strait* | pktcraft) [ -x "$BIN/$b" ] || skip "$BIN/$b is not built yet" ;;
+		*) command -v "$b" >/dev/null || skip "$b is not installed" ;;
+		esac
+	done
+}
 
 _tunnel_config() {
 	local d=$WORK/config
