@@ -400,6 +400,12 @@ static enum tun_csum csum_mode(const struct tun_gso *g)
 	return g->needs_csum ? TUN_CSUM_PARTIAL : TUN_CSUM_FULL;
 }
 
+/* The same for a datagram from a node: its header's flag C. */
+static enum tun_csum hdr_csum_mode(uint8_t flags)
+{
+	return flags & TUN_HDR_F_CSUM ? TUN_CSUM_PARTIAL : TUN_CSUM_FULL;
+}
+
 static int translate(struct tun_daemon *d, const struct tun_decision *dc,
 		     uint8_t *pkt, size_t len, enum tun_csum mode)
 {
@@ -446,6 +452,16 @@ static void note_released(struct tun_path *t, const struct tun_decision *dc)
 	memcpy(t->release, dc->released,
 	       dc->n_released * sizeof(dc->released[0]));
 	t->n_release = dc->n_released;
+}
+
+/* Takes the slots the last decision released into slots (the next
+ * decision would overwrite them); returns how many. */
+static uint32_t take_released(struct tun_path *t, uint32_t slots[FRAG_HOLD_MAX])
+{
+	uint32_t n = t->n_release;
+	memcpy(slots, t->release, n * sizeof(slots[0]));
+	t->n_release = 0;
+	return n;
 }
 
 /* One packet read from the device. Returns true when its segments were
@@ -518,9 +534,7 @@ static void tun_packet(struct tun_daemon *d, size_t len,
 static void tun_released(struct tun_daemon *d)
 {
 	struct tun_path *t = d->path;
-	uint32_t slots[FRAG_HOLD_MAX], n = t->n_release;
-	memcpy(slots, t->release, n * sizeof(slots[0]));
-	t->n_release = 0;
+	uint32_t slots[FRAG_HOLD_MAX], n = take_released(t, slots);
 	for (uint32_t i = 0; i < n; i++) {
 		if (!tx_room(t))
 			tx_flush(d);
@@ -583,9 +597,7 @@ static void node_released(struct tun_daemon *d, const struct tun_vnode *n,
 			  uint64_t now)
 {
 	struct tun_path *t = d->path;
-	uint32_t slots[FRAG_HOLD_MAX], k = t->n_release;
-	memcpy(slots, t->release, k * sizeof(slots[0]));
-	t->n_release = 0;
+	uint32_t slots[FRAG_HOLD_MAX], k = take_released(t, slots);
 	for (uint32_t i = 0; i < k; i++) {
 		uint8_t *pkt = t->hold[slots[i]];
 		size_t len = t->hold_len[slots[i]];
@@ -596,10 +608,8 @@ static void node_released(struct tun_daemon *d, const struct tun_vnode *n,
 			continue; /* parsed when it was held */
 		tun_decide_in(d->core, &p, flags & TUN_HDR_F_REPLY, n, now,
 			      &dc);
-		enum tun_csum mode =
-		    flags & TUN_HDR_F_CSUM ? TUN_CSUM_PARTIAL : TUN_CSUM_FULL;
 		if (dc.action == TUN_DELIVER &&
-		    translate(d, &dc, pkt, len, mode) == 0)
+		    translate(d, &dc, pkt, len, hdr_csum_mode(flags)) == 0)
 			write_packet(d, &(struct tun_gso){0}, pkt, len);
 	}
 }
@@ -634,9 +644,7 @@ static size_t from_node(struct tun_daemon *d, const struct tun_vnode *n,
 			continue;
 		}
 		bool reply = dg->flags & TUN_HDR_F_REPLY;
-		enum tun_csum mode = dg->flags & TUN_HDR_F_CSUM
-					 ? TUN_CSUM_PARTIAL
-					 : TUN_CSUM_FULL;
+		enum tun_csum mode = hdr_csum_mode(dg->flags);
 		tun_decide_in(d->core, &p, reply, n, now, &dc);
 		note_released(d->path, &dc);
 		if (dc.action == TUN_HOLD)
